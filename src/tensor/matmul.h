@@ -1,0 +1,42 @@
+/*
+ * matmul.h -- the weight products of the forward pass.
+ *
+ *   y[n, rows] = x[n, cols] . W[rows, cols]^T   (W stored row-major as `dtype`)
+ *
+ * Two regimes, chosen per call:
+ *  - few rows of x (decoding: n small): memory-bound; each thread takes a
+ *    slice of W's rows and takes dot products of the stored rows with the
+ *    float activations (sg_dtype_traits.dot), reading W exactly once.
+ *  - many rows of x (prompt processing): compute-bound; each thread takes a
+ *    tile of W's rows, dequantizes it to f32 in its scratch buffer (F32 weights
+ *    are used in place) and multiplies with single-threaded BLAS sgemm.
+ * All threads come from the shared sg_pool; no allocation happens per call.
+ */
+#ifndef SG_TENSOR_MATMUL_H
+#define SG_TENSOR_MATMUL_H
+
+#include "base/pool.h"
+#include "tensor/dtype.h"
+
+/* A 2-D weight matrix: `rows` rows of `cols` elements of `dtype`, row-major. */
+typedef struct sg_weight {
+    sg_dtype dtype;
+    int64_t rows;
+    int64_t cols;
+    const void *data;
+} sg_weight;
+
+typedef struct sg_mm sg_mm;
+
+/* Scratch for up to `max_cols` columns on every thread of `pool`. */
+sg_mm *sg_mm_new(sg_pool *pool, int64_t max_cols);
+void sg_mm_free(sg_mm *mm);
+
+/* y[n, w->rows] = x[n, w->cols] . W^T (+ bias[rows] when bias != NULL).
+ * x and y are contiguous row-major; w->cols <= max_cols. */
+void sg_mm_run(sg_mm *mm, const sg_weight *w, const float *x, int64_t n, float *y, const float *bias);
+
+/* Dequantize row r of w into out[w->cols] (embedding lookup). */
+void sg_weight_row(const sg_weight *w, int64_t r, float *out);
+
+#endif
