@@ -1,0 +1,31 @@
+/*
+ * cli.h -- shared helpers for the subcommands: errors, option values,
+ * token lists. Each subcommand lives in its own cmd_*.c file and only parses
+ * arguments and prints; the work happens in libstargate.
+ */
+#ifndef SG_CLI_H
+#define SG_CLI_H
+
+#include <stdio.h>
+
+#include "stargate.h"
+
+/* Print "stargate: error: MSG" on one line of stderr; returns 1 (the exit code). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_error_from(const sg_error *err);
+
+/* Parse a non-negative int option value; returns false (after printing) when bad. */
+bool cli_int(const char *opt, const char *val, int min, int max, int *out);
+
+/* Parse "1 2 3" (spaces/commas) into a heap array; returns false on bad input. */
+bool cli_tokens(const char *s, int32_t **out, int *n);
+
+/* Returns argv[i+1] or prints "option X needs a value". */
+const char *cli_value(int argc, char **argv, int *i);
+
+int cmd_info(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_tensors(int argc, char **argv);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * cmd_logits.c -- `stargate logits` and `stargate generate`: run the model on
+ * token ids. `logits` writes raw little-endian float32 logits ([1, n_vocab]
+ * for the last token, [n_tokens, n_vocab] with --all); `--batch N` sets the
+ * tokens per forward call, so `--batch 1` walks the prompt through the KV
+ * cache one token at a time (used to check incremental decoding equals full
+ * recomputation). `generate` prints the greedy continuation's ids.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct run_opts {
+    const char *model, *tokens, *out;
+    bool all;
+    int batch, threads, n_predict, n_ctx;
+} run_opts;
+
+/* Parses the options both commands share; returns -1 on success, else the exit code. */
+static int parse(int argc, char **argv, run_opts *o, bool gen)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 512;
+    o->n_predict = 16;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            if (!(o->model = cli_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--tokens")) {
+            if (!(o->tokens = cli_value(argc, argv, &i))) return 2;
+        } else if (!gen && (!strcmp(a, "-o") || !strcmp(a, "--output"))) {
+            if (!(o->out = cli_value(argc, argv, &i))) return 2;
+        } else if (!gen && !strcmp(a, "--all")) {
+            o->all = true;
+        } else if (!strcmp(a, "--batch") || !strcmp(a, "-b")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 1, 65536, &o->batch)) return 2;
+        } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 0, 1024, &o->threads)) return 2;
+        } else if (!strcmp(a, "--ctx") || !strcmp(a, "-c")) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 0, 1 << 22, &o->n_ctx)) return 2;
+        } else if (gen && (!strcmp(a, "-n") || !strcmp(a, "--n-predict"))) {
+            if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 0, 1 << 22, &o->n_predict)) return 2;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            if (gen)
+                printf("usage: stargate generate -m MODEL --tokens \"1 2 3\" [-n N] [-t THREADS] [--ctx N] [--batch N]\n"
+                       "  prints the greedy continuation (N token ids) on one line\n");
+            else
+                printf("usage: stargate logits -m MODEL --tokens \"1 2 3\" [--all] [--batch N] [-t THREADS] [--ctx N] -o FILE\n"
+                       "  writes raw little-endian float32 logits: [1, n_vocab], or [n_tokens, n_vocab] with --all\n");
+            return 0;
+        } else {
+            cli_error("unknown option '%s'", a);
+            return 2;
+        }
+    }
+    if (!o->model) return cli_error("missing -m MODEL");
+    if (!o->tokens) return cli_error("missing --tokens \"ID ID ...\"");
+    if (!gen && !o->out) return cli_error("missing -o FILE");
+    return -1;
+}
+
+/* Feed toks[0..n) to sequence 0 from position pos0, `batch` tokens per call.
+ * When all_logits, each token's logits are passed to sink. */
+typedef int (*logits_sink)(void *ud, const float *logits, int n_vocab);
+
+static int feed(sg_ctx *ctx, const int32_t *toks, int n, int pos0, int batch, bool all_logits, logits_sink sink,
+                void *ud, int n_vocab)
+{
+    int32_t *pos = malloc((size_t)batch * sizeof *pos), *seq = calloc((size_t)batch, sizeof *seq);
+    int8_t *want = malloc((size_t)batch);
+    int rc = 0;
+    if (!pos || !seq || !want) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    for (int i0 = 0; i0 < n; i0 += batch) {
+        int nb = n - i0 < batch ? n - i0 : batch;
+        for (int i = 0; i < nb; i++) {
+            pos[i] = pos0 + i0 + i;
+            want[i] = all_logits || i0 + i == n - 1;
+        }
+        sg_batch b = {.n_tokens = nb, .token = toks + i0, .pos = pos, .seq = seq, .want_logits = want};
+        sg_error err = {0};
+        if (sg_forward(ctx, &b, &err)) {
+            rc = cli_error_from(&err);
+            goto done;
+        }
+        for (int k = 0; k < sg_ctx_n_logits(ctx); k++)
+            if ((rc = sink(ud, sg_ctx_logits(ctx, k), n_vocab))) goto done;
+    }
+done:
+    free(pos);
+    free(seq);
+    free(want);
+    return rc;
+}
+
+static int write_sink(void *ud, const float *logits, int n_vocab)
+{
+    FILE *f = ud;
+    if (fwrite(logits, sizeof(float), (size_t)n_vocab, f) != (size_t)n_vocab) return cli_error("write failed");
+    return 0;
+}
+
+static int open_model(const run_opts *o, sg_model **m, sg_ctx **ctx, int n_tokens)
+{
+    sg_error err = {0};
+    if (sg_model_load(o->model, m, &err)) return cli_error_from(&err);
+    sg_ctx_params p = sg_ctx_default_params();
+    p.n_threads = o->threads;
+    p.n_batch = o->batch;
+    p.n_ctx = o->n_ctx;
+    if (p.n_ctx == 0) { /* enough for the job, at most the model's context */
+        int need = n_tokens + o->n_predict;
+        p.n_ctx = need < sg_model_config(*m)->n_ctx_train ? need : sg_model_config(*m)->n_ctx_train;
+    }
+    if (sg_ctx_new(*m, &p, ctx, &err)) {
+        sg_model_free(*m);
+        return cli_error_from(&err);
+    }
+    if (n_tokens + 0 > sg_ctx_n_ctx(*ctx)) {
+        int c = sg_ctx_n_ctx(*ctx);
+        sg_ctx_free(*ctx);
+        sg_model_free(*m);
+        return cli_error("%d tokens do not fit the context of %d positions", n_tokens, c);
+    }
+    return 0;
+}
+
+int cmd_logits(int argc, char **argv)
+{
+    run_opts o;
+    int rc = parse(argc, argv, &o, false);
+    if (rc >= 0) return rc;
+    int32_t *toks;
+    int n;
+    if (!cli_tokens(o.tokens, &toks, &n)) return 2;
+    o.n_predict = 0;
+    sg_model *m;
+    sg_ctx *ctx;
+    if ((rc = open_model(&o, &m, &ctx, n))) {
+        free(toks);
+        return rc;
+    }
+    FILE *f = fopen(o.out, "wb");
+    if (!f) rc = cli_error("%s: cannot open for writing", o.out);
+    else {
+        rc = feed(ctx, toks, n, 0, o.batch, o.all, write_sink, f, sg_model_config(m)->n_vocab);
+        if (fclose(f) != 0 && !rc) rc = cli_error("%s: write failed", o.out);
+        if (rc) remove(o.out);
+    }
+    sg_ctx_free(ctx);
+    sg_model_free(m);
+    free(toks);
+    return rc;
+}
+
+static int argmax_sink(void *ud, const float *logits, int n_vocab)
+{
+    int best = 0;
+    for (int i = 1; i < n_vocab; i++)
+        if (logits[i] > logits[best]) best = i;
+    *(int32_t *)ud = best;
+    return 0;
+}
+
+int cmd_generate(int argc, char **argv)
+{
+    run_opts o;
+    int rc = parse(argc, argv, &o, true);
+    if (rc >= 0) return rc;
+    int32_t *toks;
+    int n;
+    if (!cli_tokens(o.tokens, &toks, &n)) return 2;
+    sg_model *m;
+    sg_ctx *ctx;
+    if ((rc = open_model(&o, &m, &ctx, n))) {
+        free(toks);
+        return rc;
+    }
+    int V = sg_model_config(m)->n_vocab;
+    int32_t next = 0;
+    rc = feed(ctx, toks, n, 0, o.batch, false, argmax_sink, &next, V);
+    int pos = n;
+    for (int k = 0; !rc && k < o.n_predict; k++) {
+        printf(k ? " %d" : "%d", next);
+        fflush(stdout);
+        if (k + 1 == o.n_predict) break;
+        if (pos >= sg_ctx_n_ctx(ctx)) {
+            rc = cli_error("context of %d positions is full", sg_ctx_n_ctx(ctx));
+            break;
+        }
+        int32_t t = next;
+        rc = feed(ctx, &t, 1, pos++, 1, false, argmax_sink, &next, V);
+    }
+    if (o.n_predict > 0) printf("\n");
+    sg_ctx_free(ctx);
+    sg_model_free(m);
+    free(toks);
+    return rc;
+}

@@ -1,0 +1,133 @@
+/*
+ * main.c -- the `stargate` command: dispatch to subcommands.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' '; /* one line, always */
+    fprintf(stderr, "stargate: error: %s\n", msg);
+    return 1;
+}
+
+int cli_error_from(const sg_error *err)
+{
+    return cli_error("%s", err->msg[0] ? err->msg : sg_status_name(err->code));
+}
+
+bool cli_int(const char *opt, const char *val, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (errno || end == val || *end || v < min || v > max) {
+        cli_error("option %s: '%s' is not an integer in [%d, %d]", opt, val, min, max);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+bool cli_tokens(const char *s, int32_t **out, int *n)
+{
+    size_t cap = 16;
+    int k = 0;
+    int32_t *t = malloc(cap * sizeof *t);
+    if (!t) return false;
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 0 || v > INT32_MAX) {
+            cli_error("--tokens: '%.32s' is not a token id", p);
+            free(t);
+            return false;
+        }
+        if ((size_t)k == cap) {
+            cap *= 2;
+            int32_t *nt = realloc(t, cap * sizeof *t);
+            if (!nt) {
+                free(t);
+                return false;
+            }
+            t = nt;
+        }
+        t[k++] = (int32_t)v;
+        p = end;
+    }
+    if (k == 0) {
+        free(t);
+        cli_error("--tokens: no token ids given");
+        return false;
+    }
+    *out = t;
+    *n = k;
+    return true;
+}
+
+const char *cli_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        cli_error("option %s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "stargate %s -- open AI infrastructure: run, serve and train open-weights language models\n"
+            "\n"
+            "usage: stargate COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  info MODEL                         architecture, sizes, dtypes, tokenizer, template\n"
+            "  logits -m MODEL --tokens \"1 2 3\" [--all] [--batch N] [-t N] -o FILE\n"
+            "                                     write raw float32 logits (last token or all)\n"
+            "  generate -m MODEL --tokens \"1 2 3\" -n N [-t N]\n"
+            "                                     greedy continuation, printed as token ids\n"
+            "  tensors MODEL [--name NAME -o FILE] list tensors, or dump one as float32\n"
+            "\n"
+            "MODEL is a .gguf file or a Hugging Face directory (config.json + *.safetensors).\n"
+            "Run 'stargate COMMAND --help' for a command's options.\n",
+            SG_VERSION_STRING);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("stargate %s\n", SG_VERSION_STRING);
+        return 0;
+    }
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "logits")) return cmd_logits(argc - 1, argv + 1);
+    if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tensors")) return cmd_tensors(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (try 'stargate --help')", cmd);
+    return 2;
+}
