@@ -103,6 +103,8 @@ static void usage(FILE *f)
             "  generate -m MODEL --tokens \"1 2 3\" -n N [-t N]\n"
             "                                     greedy continuation, printed as token ids\n"
             "  tensors MODEL [--name NAME -o FILE] list tensors, or dump one as float32\n"
+            "  bench -m MODEL [-p 512] [-n 128] [-t N]\n"
+            "                                     prompt and decode speed in tokens/s\n"
             "\n"
             "MODEL is a .gguf file or a Hugging Face directory (config.json + *.safetensors).\n"
             "Run 'stargate COMMAND --help' for a command's options.\n",
@@ -128,6 +130,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "logits")) return cmd_logits(argc - 1, argv + 1);
     if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(cmd, "tensors")) return cmd_tensors(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'stargate --help')", cmd);
     return 2;
 }
