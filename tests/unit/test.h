@@ -36,10 +36,10 @@ static int sg_test_pass, sg_test_fail;
 
 #define CHECK_NEAR(a, b, tol) CHECK_MSG(fabs((double)(a) - (double)(b)) <= (tol), "%g vs %g", (double)(a), (double)(b))
 
-#define TEST_MAIN(body)                                                                            \
+#define TEST_MAIN(...)                                                                             \
     int main(void)                                                                                 \
     {                                                                                              \
-        body;                                                                                      \
+        __VA_ARGS__;                                                                                  \
         printf("%s: %d passed, %d failed\n", __FILE__, sg_test_pass, sg_test_fail);                \
         return sg_test_fail ? 1 : 0;                                                               \
     }
