@@ -262,12 +262,10 @@ static void attention_task(void *arg, int task, int thread)
     float *out = c->att + (size_t)i * H * D + (size_t)h * D;
     float *sc = c->scores + (size_t)thread * c->n_ctx;
     float scale = 1.0f / sqrtf((float)D);
+    float (*dot)(const void *, const float *, int64_t) = sg_dtype_traits_of(SG_F32)->dot;
     float mx = -INFINITY;
     for (int j = lo; j <= pos; j++) {
-        const float *kj = K + (size_t)j * KVD;
-        float s = 0;
-        for (int d = 0; d < D; d++) s += q[d] * kj[d];
-        s *= scale;
+        float s = dot(K + (size_t)j * KVD, q, D) * scale;
         sc[j] = s;
         if (s > mx) mx = s;
     }
