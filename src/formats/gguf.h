@@ -91,7 +91,15 @@ typedef struct sg_gguf {
     sg_gguf_tensor *tensors;
     uint64_t alignment;
     uint64_t data_offset;  /* file offset of the data section */
+    /* Lookup indexes built by the parser (sorted by key / name, for binary
+     * search in sg_gguf_find and sg_gguf_find_tensor). */
+    const sg_gguf_kv **kv_sorted;
+    const sg_gguf_tensor **tensors_sorted;
 } sg_gguf;
+
+/* Limits the parser enforces. */
+#define SG_GGUF_MAX_NAME 65536u /* bytes in a key or tensor name */
+#define SG_GGUF_MAX_DIMS 4
 
 /* Map and parse a file. On failure everything is released and *g is zeroed. */
 sg_status sg_gguf_open(sg_gguf *g, const char *path, sg_error *err);
@@ -118,5 +126,9 @@ sg_status sg_gguf_get_str(const sg_gguf *g, const char *key, sg_gguf_str *out, s
 const char *sg_gguf_type_name(sg_gguf_type t);
 /* Name of a ggml tensor type id ("f32", "q4_K", ... or "unknown"). */
 const char *sg_ggml_type_name(uint32_t ggml_type);
+
+/* Block geometry of a ggml type id: elements per block and bytes per block.
+ * Returns false for ids the reader does not know (then outputs are untouched). */
+bool sg_ggml_type_size(uint32_t ggml_type, uint32_t *block_size, uint32_t *block_bytes);
 
 #endif

@@ -35,7 +35,14 @@ typedef struct sg_safetensors {
     sg_mapped_file *files;   /* empty mapping entries when parsed from buffers */
     size_t n_tensors;
     sg_st_tensor *tensors;
+    /* Built by the parser: tensors sorted by name, for binary search in
+     * sg_safetensors_find. */
+    const sg_st_tensor **sorted;
 } sg_safetensors;
+
+/* Limits the parser enforces. */
+#define SG_ST_MAX_HEADER (100u * 1024u * 1024u) /* bytes of JSON header */
+#define SG_ST_MAX_NAME 65536u                   /* bytes in a tensor name */
 
 /* Open a model directory: model.safetensors.index.json when present (loads
  * every shard it names), else model.safetensors. */
