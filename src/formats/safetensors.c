@@ -292,6 +292,17 @@ void sg_safetensors_close(sg_safetensors *st)
     memset(st, 0, sizeof *st);
 }
 
+/* Release a failed parse and make its message one printable line: names in
+ * messages come from the file and may hold any byte. Returns rc. */
+static sg_status fail_cleanup(sg_safetensors *st, sg_status rc, sg_error *err)
+{
+    sg_safetensors_close(st);
+    if (err)
+        for (unsigned char *p = (unsigned char *)err->msg; *p; p++)
+            if (*p < 0x20 || *p == 0x7f) *p = '?';
+    return rc;
+}
+
 /* Allocate the files table for n shards (zeroed entries). */
 static sg_status alloc_files(sg_safetensors *st, int n, const char *label, sg_error *err)
 {
@@ -309,8 +320,7 @@ sg_status sg_safetensors_parse(sg_safetensors *st, const void *data, size_t size
     sg_status rc = alloc_files(st, 1, label, err);
     if (!rc) rc = parse_shard(st, 0, data, data ? size : 0, label, err);
     if (!rc) rc = build_index(st, label, err);
-    if (rc) sg_safetensors_close(st);
-    return rc;
+    return rc ? fail_cleanup(st, rc, err) : SG_OK;
 }
 
 sg_status sg_safetensors_open_file(sg_safetensors *st, const char *path, sg_error *err)
@@ -320,8 +330,7 @@ sg_status sg_safetensors_open_file(sg_safetensors *st, const char *path, sg_erro
     if (!rc) rc = sg_file_map(&st->files[0], path, err);
     if (!rc) rc = parse_shard(st, 0, st->files[0].data, st->files[0].size, path, err);
     if (!rc) rc = build_index(st, path, err);
-    if (rc) sg_safetensors_close(st);
-    return rc;
+    return rc ? fail_cleanup(st, rc, err) : SG_OK;
 }
 
 /* A shard name from an index must stay inside the model directory. */
@@ -419,7 +428,7 @@ sg_status sg_safetensors_open_dir(sg_safetensors *st, const char *dir, sg_error 
     sg_status rc;
     if (sg_path_exists(index)) {
         rc = open_index(st, dir, index, err);
-        if (rc) sg_safetensors_close(st);
+        if (rc) fail_cleanup(st, rc, err);
     } else if (sg_path_exists(single)) {
         rc = sg_safetensors_open_file(st, single, err);
     } else {

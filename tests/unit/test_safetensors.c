@@ -210,6 +210,8 @@ static void test_malformed(void)
                 "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
                 16, SG_ERR_FORMAT, "duplicate tensor name 'a'");
     expect_fail("{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, SG_ERR_FORMAT, "name");
+    expect_fail("{\"a\\nb\\u0001\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, SG_ERR_UNSUPPORTED,
+                "tensor 'a?b?'");
 
     /* Empty tensors overlap nothing, even inside another tensor's range. */
     size_t n;
