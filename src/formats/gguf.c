@@ -216,7 +216,6 @@ static sg_status read_str(rd *r, sg_gguf_str *out)
 static sg_status read_name(rd *r, const char *kind, char **out)
 {
     size_t at = r->pos;
-    sg_gguf_str s;
     uint64_t len;
     sg_status st = read_u64(r, &len);
     if (st) return st;
@@ -224,34 +223,35 @@ static sg_status read_name(rd *r, const char *kind, char **out)
     if (len > SG_GGUF_MAX_NAME)
         return sg_fail(r->err, SG_ERR_FORMAT, "%s: %s at offset %zu has length %" PRIu64 " (limit %u)", r->name,
                        kind, at, len, SG_GGUF_MAX_NAME);
-    r->pos = at;
-    if ((st = read_str(r, &s))) return st;
-    if (memchr(s.ptr, 0, (size_t)s.len))
+    if ((st = need(r, len))) return st;
+    const char *src = (const char *)r->base + r->pos;
+    if (memchr(src, 0, (size_t)len))
         return sg_fail(r->err, SG_ERR_FORMAT, "%s: %s at offset %zu contains a NUL byte", r->name, kind, at);
-    char *p = malloc((size_t)s.len + 1);
+    char *p = malloc((size_t)len + 1);
     if (!p) return sg_fail(r->err, SG_ERR_NOMEM, "%s: out of memory", r->name);
-    memcpy(p, s.ptr, (size_t)s.len);
-    p[s.len] = 0;
+    memcpy(p, src, (size_t)len);
+    p[len] = 0;
+    r->pos += (size_t)len;
     *out = p;
     return SG_OK;
 }
 
-/* Make room for `want` elements of `elsize` bytes in *arr (capacity *cap),
- * zeroing new slots. Capacity doubles, so a lying count costs nothing until
- * entries are actually read. */
-static bool grow(void **arr, uint64_t *cap, uint64_t want, size_t elsize)
+/* Make room for `want` elements of `elsize` bytes in arr (capacity *cap),
+ * zeroing new slots; returns the (possibly moved) array, or NULL when out of
+ * memory (arr is then still valid). Capacity doubles, so a lying count costs
+ * nothing until entries are actually read. */
+static void *grow(void *arr, uint64_t *cap, uint64_t want, size_t elsize)
 {
-    if (want <= *cap) return true;
+    if (want <= *cap) return arr;
     uint64_t ncap = *cap ? *cap * 2 : 16;
     if (ncap < want) ncap = want;
     uint64_t bytes;
-    if (!sg_mul_ok(ncap, elsize, &bytes) || bytes > SIZE_MAX) return false;
-    void *p = realloc(*arr, (size_t)bytes);
-    if (!p) return false;
-    memset((char *)p + *cap * elsize, 0, (size_t)((ncap - *cap) * elsize));
-    *arr = p;
+    if (!sg_mul_ok(ncap, elsize, &bytes) || bytes > SIZE_MAX) return NULL;
+    char *p = realloc(arr, (size_t)bytes);
+    if (!p) return NULL;
+    memset(p + *cap * elsize, 0, (size_t)((ncap - *cap) * elsize));
     *cap = ncap;
-    return true;
+    return p;
 }
 
 /* ------------------------------------------------------------------ values */
@@ -576,10 +576,9 @@ static sg_status read_header(rd *r, sg_gguf *g)
 static sg_status read_alignment(sg_gguf *g, sg_error *err)
 {
     g->alignment = DEFAULT_ALIGNMENT;
-    const sg_gguf_kv *kv = sg_gguf_find(g, "general.alignment");
-    if (!kv) return SG_OK;
     uint32_t a;
     sg_status st = sg_gguf_get_u32(g, "general.alignment", &a, err);
+    if (st == SG_ERR_MISSING) return SG_OK;
     if (st) return st;
     if (a == 0 || (a & (a - 1)))
         return sg_fail(err, SG_ERR_FORMAT, "%s: general.alignment %" PRIu32 " is not a nonzero power of two", g->name,
@@ -600,8 +599,9 @@ static sg_status parse(sg_gguf *g, const uint8_t *base, size_t size, sg_error *e
     if (st) return st;
 
     for (uint64_t i = 0; i < n_kv; i++) {
-        if (!grow((void **)&g->kv, &cap, i + 1, sizeof *g->kv))
-            return sg_fail(err, SG_ERR_NOMEM, "%s: out of memory", g->name);
+        sg_gguf_kv *kv = grow(g->kv, &cap, i + 1, sizeof *kv);
+        if (!kv) return sg_fail(err, SG_ERR_NOMEM, "%s: out of memory", g->name);
+        g->kv = kv;
         g->n_kv = i + 1; /* counted before it is filled, so close() frees partial entries */
         if ((st = read_kv(&r, i, &g->kv[i]))) return st;
     }
@@ -614,8 +614,9 @@ static sg_status parse(sg_gguf *g, const uint8_t *base, size_t size, sg_error *e
                        " tensors but only %zu bytes follow the key/value pairs (truncated or corrupt file)",
                        g->name, n_tensors, left(&r));
     for (uint64_t i = 0; i < n_tensors; i++) {
-        if (!grow((void **)&g->tensors, &cap, i + 1, sizeof *g->tensors))
-            return sg_fail(err, SG_ERR_NOMEM, "%s: out of memory", g->name);
+        sg_gguf_tensor *t = grow(g->tensors, &cap, i + 1, sizeof *t);
+        if (!t) return sg_fail(err, SG_ERR_NOMEM, "%s: out of memory", g->name);
+        g->tensors = t;
         g->n_tensors = i + 1;
         if ((st = read_tensor_info(&r, i, g->alignment, &g->tensors[i]))) return st;
     }

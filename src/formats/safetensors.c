@@ -205,7 +205,8 @@ static sg_status parse_shard(sg_safetensors *st, int shard, const uint8_t *data,
     const uint8_t *buf = data + 8 + hlen;
     uint64_t buf_len = size - 8 - hlen;
     size_t first = st->n_tensors;
-    /* Room for every entry of this shard (one of them may be __metadata__). */
+    /* Room for every entry of this shard (one may be __metadata__; +1 so that
+     * an empty header never asks realloc for 0 bytes). */
     size_t n_entries = (size_t)cJSON_GetArraySize(root);
     sg_st_tensor *grown = realloc(st->tensors, (first + n_entries + 1) * sizeof *grown);
     if (!grown) {
