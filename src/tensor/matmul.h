@@ -31,6 +31,12 @@ typedef struct sg_mm sg_mm;
 /* Scratch for up to `max_cols` columns on every thread of `pool`. */
 sg_mm *sg_mm_new(sg_pool *pool, int64_t max_cols);
 void sg_mm_free(sg_mm *mm);
+/* The max_cols given to sg_mm_new: the widest W that sg_mm_run accepts. */
+int64_t sg_mm_max_cols(const sg_mm *mm);
+/* Force the regime (benchmarks, tests): calls with n <= decode_max use the
+ * dot-product path, larger n the tiled sgemm path. decode_max < 0 restores
+ * the measured per-dtype default. */
+void sg_mm_set_decode_max(sg_mm *mm, int64_t decode_max);
 
 /* y[n, w->rows] = x[n, w->cols] . W^T (+ bias[rows] when bias != NULL).
  * x and y are contiguous row-major; w->cols <= max_cols. */
