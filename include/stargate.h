@@ -131,6 +131,11 @@ sg_status sg_model_load(const char *path, sg_model **out, sg_error *err);
 void sg_model_free(sg_model *m);
 const sg_config *sg_model_config(const sg_model *m);
 void sg_model_get_info(const sg_model *m, sg_model_info *info);
+/* The Jinja chat template the model ships (GGUF tokenizer.chat_template, HF
+ * tokenizer_config.json "chat_template" or chat_template.jinja), or NULL. */
+const char *sg_model_chat_template(const sg_model *m);
+/* The path the model was loaded from. */
+const char *sg_model_path(const sg_model *m);
 
 /* ------------------------------------------------------- inference context */
 

@@ -354,7 +354,8 @@ static sg_status open_gguf(sg_model *m, const char *path, sg_error *err)
         snprintf(kind, sizeof kind, "%s (%.*s)", what, (int)(str.len > 32 ? 32 : str.len), str.ptr);
         m->tokenizer_kind = strdup(kind);
     }
-    m->has_chat_template = sg_gguf_find(&m->gguf, "tokenizer.chat_template") != NULL;
+    if (sg_gguf_get_str(&m->gguf, "tokenizer.chat_template", &str, NULL) == SG_OK)
+        m->chat_template = dup_range(str.ptr, (size_t)str.len);
     return SG_OK;
 }
 
@@ -376,13 +377,22 @@ static void hf_tokenizer_info(sg_model *m, const char *dir)
     p = sg_path_join(dir, "tokenizer_config.json");
     if (sg_file_read_all(p, &txt, NULL, NULL) == SG_OK) {
         cJSON *root = cJSON_Parse(txt);
-        if (root && cJSON_GetObjectItemCaseSensitive(root, "chat_template")) m->has_chat_template = true;
+        const cJSON *t = root ? cJSON_GetObjectItemCaseSensitive(root, "chat_template") : NULL;
+        if (cJSON_IsString(t)) m->chat_template = strdup(t->valuestring);
+        /* newer files ship a list of named templates: take "default" */
+        const cJSON *e;
+        if (cJSON_IsArray(t)) cJSON_ArrayForEach(e, t) {
+            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name");
+            const cJSON *tt = cJSON_GetObjectItemCaseSensitive(e, "template");
+            if (cJSON_IsString(nm) && cJSON_IsString(tt) && !strcmp(nm->valuestring, "default") && !m->chat_template)
+                m->chat_template = strdup(tt->valuestring);
+        }
         cJSON_Delete(root);
     }
     free(txt);
     free(p);
     p = sg_path_join(dir, "chat_template.jinja");
-    if (sg_path_exists(p)) m->has_chat_template = true;
+    if (!m->chat_template && sg_file_read_all(p, &txt, NULL, NULL) == SG_OK) m->chat_template = txt;
     free(p);
 }
 
@@ -435,12 +445,23 @@ void sg_model_free(sg_model *m)
     free(m->path);
     free(m->name);
     free(m->tokenizer_kind);
+    free(m->chat_template);
     free(m);
 }
 
 const sg_config *sg_model_config(const sg_model *m)
 {
     return &m->cfg;
+}
+
+const char *sg_model_chat_template(const sg_model *m)
+{
+    return m->chat_template;
+}
+
+const char *sg_model_path(const sg_model *m)
+{
+    return m->path;
 }
 
 void sg_model_get_info(const sg_model *m, sg_model_info *info)
@@ -452,5 +473,5 @@ void sg_model_get_info(const sg_model *m, sg_model_info *info)
     memcpy(info->params_by_dtype, m->params_by_dtype, sizeof info->params_by_dtype);
     info->bytes = m->weight_bytes;
     info->tokenizer = m->tokenizer_kind ? m->tokenizer_kind : "none";
-    info->has_chat_template = m->has_chat_template;
+    info->has_chat_template = m->chat_template != NULL;
 }

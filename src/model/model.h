@@ -34,7 +34,7 @@ struct sg_model {
     char *path;
     char *name;
     char *tokenizer_kind;
-    bool has_chat_template;
+    char *chat_template; /* NULL when the model ships none */
 
     sg_gguf gguf;
     sg_safetensors st;
