@@ -8,11 +8,13 @@ PACKAGES=(
   # build
   build-essential cmake pkg-config git
   # libraries linked into stargate
-  libopenblas-dev libcjson-dev
+  libopenblas-dev libcjson-dev libpcre2-dev
   # tests: PyTorch/numpy references (run with /usr/bin/python3)
-  python3 python3-numpy python3-torch
+  python3 python3-numpy python3-torch python3-jinja2
   # fuzzing (libFuzzer) and sanitizers
   clang libclang-rt-14-dev
+  # terminal chat end-to-end tests
+  tmux
 )
 
 missing=()
