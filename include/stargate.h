@@ -144,6 +144,8 @@ typedef struct sg_ctx_params {
     int n_seq_max; /* sequences the cache can hold at once (default 1)             */
     int n_batch;   /* maximum tokens per sg_forward call (default 512)             */
     int n_threads; /* compute threads (0: number of physical cores)                */
+    int n_kv_blocks; /* KV cache blocks of 16 positions shared by all sequences
+                      * (0: enough for every sequence at full length)           */
 } sg_ctx_params;
 
 sg_ctx_params sg_ctx_default_params(void);
@@ -179,6 +181,11 @@ int sg_ctx_n_logits(const sg_ctx *c);
 void sg_kv_truncate(sg_ctx *c, int seq, int pos);
 /* Number of cached positions of a sequence. */
 int sg_kv_len(const sg_ctx *c, int seq);
+/* Start sequence dst with the first n_pos cached positions of src, sharing
+ * the cache blocks (copy-on-write): a common prompt prefix is computed once. */
+sg_status sg_kv_share(sg_ctx *c, int src, int dst, int n_pos, sg_error *err);
+/* KV cache blocks in use and in total. */
+void sg_kv_usage(const sg_ctx *c, int *used_blocks, int *total_blocks);
 
 #ifdef __cplusplus
 }

@@ -20,15 +20,16 @@
  * (see tensor/matmul.h). Every buffer is carved at context creation, so the
  * per-token loop allocates nothing.
  *
- * The KV cache is per sequence and contiguous: [layer][seq][pos][KV*D], f32.
- * A paged cache for the batch scheduler will replace the addressing, not the
- * math.
+ * The KV cache is paged (model/kvcache.h): each sequence maps positions to
+ * fixed-size blocks of a shared pool, so sequences take memory as they grow
+ * and may share a prompt prefix copy-on-write.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/kvcache.h"
 #include "model/model.h"
 
 struct sg_ctx {
@@ -37,9 +38,9 @@ struct sg_ctx {
     sg_mm *mm;
     int n_ctx, n_seq, n_batch, n_threads;
 
-    float *k_cache, *v_cache; /* [n_layer][n_seq][n_ctx][kv_dim] */
-    int *seq_len;             /* [n_seq] cached positions        */
-    int *seq_len_tmp;         /* [n_seq] scratch for validation  */
+    sg_kvcache kv;
+    int *seq_len_tmp;         /* [n_seq] scratch for validation            */
+    int *seq_lo, *seq_hi;     /* [n_seq] positions a batch writes, [lo, hi) */
 
     /* activations, [n_batch][...] */
     float *x, *xb, *q, *k, *v, *att, *tmp, *ff_a, *ff_b, *qkv;
@@ -58,7 +59,7 @@ struct sg_ctx {
 
 sg_ctx_params sg_ctx_default_params(void)
 {
-    sg_ctx_params p = {.n_ctx = 0, .n_seq_max = 1, .n_batch = 512, .n_threads = 0};
+    sg_ctx_params p = {.n_ctx = 0, .n_seq_max = 1, .n_batch = 512, .n_threads = 0, .n_kv_blocks = 0};
     return p;
 }
 
@@ -109,11 +110,14 @@ sg_status sg_ctx_new(sg_model *m, const sg_ctx_params *pp, sg_ctx **out, sg_erro
     x->mm = sg_mm_new(x->pool, max_cols);
 
     bool ok = true;
-    size_t cache = (size_t)c->n_layer * (size_t)x->n_seq * (size_t)x->n_ctx * (size_t)KV;
-    x->k_cache = alloc_floats(cache, &ok);
-    x->v_cache = alloc_floats(cache, &ok);
-    x->seq_len = calloc((size_t)x->n_seq, sizeof(int));
+    if (p.n_kv_blocks < 0 || sg_kvcache_init(&x->kv, c->n_layer, (int)KV, x->n_seq, x->n_ctx, p.n_kv_blocks, err)) {
+        if (p.n_kv_blocks < 0) sg_fail(err, SG_ERR_INVALID, "negative KV block count %d", p.n_kv_blocks);
+        sg_ctx_free(x);
+        return err ? err->code : SG_ERR_NOMEM;
+    }
     x->seq_len_tmp = calloc((size_t)x->n_seq, sizeof(int));
+    x->seq_lo = calloc((size_t)x->n_seq, sizeof(int));
+    x->seq_hi = calloc((size_t)x->n_seq, sizeof(int));
     x->x = alloc_floats((size_t)(B * E), &ok);
     x->xb = alloc_floats((size_t)(B * E), &ok);
     x->q = alloc_floats((size_t)(B * Q), &ok);
@@ -129,10 +133,9 @@ sg_status sg_ctx_new(sg_model *m, const sg_ctx_params *pp, sg_ctx **out, sg_erro
     x->inv_freq = calloc((size_t)(half > 0 ? half : 1), sizeof(double));
     x->scores = alloc_floats((size_t)x->n_threads * (size_t)x->n_ctx, &ok);
     x->out_rows = calloc((size_t)B, sizeof(int32_t));
-    if (!ok || !x->seq_len || !x->seq_len_tmp || !x->inv_freq || !x->out_rows || !x->mm) {
+    if (!ok || !x->seq_lo || !x->seq_hi || !x->seq_len_tmp || !x->inv_freq || !x->out_rows || !x->mm) {
         sg_ctx_free(x);
-        return sg_fail(err, SG_ERR_NOMEM, "out of memory creating context (KV cache %zu MiB)",
-                       cache * 2 * sizeof(float) >> 20);
+        return sg_fail(err, SG_ERR_NOMEM, "out of memory creating context");
     }
     for (int i = 0; i < half; i++) {
         double f = sg_rope_inv_freq(c, i);
@@ -149,10 +152,10 @@ void sg_ctx_free(sg_ctx *x)
     if (!x) return;
     sg_mm_free(x->mm);
     sg_pool_free(x->pool);
-    free(x->k_cache);
-    free(x->v_cache);
-    free(x->seq_len);
+    sg_kvcache_free(&x->kv);
     free(x->seq_len_tmp);
+    free(x->seq_lo);
+    free(x->seq_hi);
     free(x->x);
     free(x->xb);
     free(x->q);
@@ -173,14 +176,36 @@ void sg_ctx_free(sg_ctx *x)
 
 void sg_kv_truncate(sg_ctx *c, int seq, int pos)
 {
-    if (pos < 0) pos = 0;
     for (int s = 0; s < c->n_seq; s++)
-        if ((seq < 0 || s == seq) && c->seq_len[s] > pos) c->seq_len[s] = pos;
+        if (seq < 0 || s == seq) sg_kvcache_truncate(&c->kv, s, pos);
 }
 
 int sg_kv_len(const sg_ctx *c, int seq)
 {
-    return seq >= 0 && seq < c->n_seq ? c->seq_len[seq] : 0;
+    return seq >= 0 && seq < c->n_seq ? c->kv.len[seq] : 0;
+}
+
+sg_status sg_kv_share(sg_ctx *c, int src, int dst, int n_pos, sg_error *err)
+{
+    sg_kvcache *kv = &c->kv;
+    if (src < 0 || src >= c->n_seq || dst < 0 || dst >= c->n_seq || src == dst)
+        return sg_fail(err, SG_ERR_INVALID, "cannot share sequence %d into %d", src, dst);
+    if (n_pos < 0 || n_pos > kv->len[src])
+        return sg_fail(err, SG_ERR_INVALID, "cannot share %d positions of sequence %d (it has %d)", n_pos, src, kv->len[src]);
+    sg_kvcache_truncate(kv, dst, 0);
+    for (int b = 0; b < (n_pos + SG_KV_BLOCK - 1) / SG_KV_BLOCK; b++) {
+        int32_t blk = kv->table[(size_t)src * kv->blocks_per_seq + (size_t)b];
+        kv->table[(size_t)dst * kv->blocks_per_seq + (size_t)b] = blk;
+        kv->ref[blk]++;
+    }
+    kv->len[dst] = n_pos;
+    return SG_OK;
+}
+
+void sg_kv_usage(const sg_ctx *c, int *used_blocks, int *total_blocks)
+{
+    if (used_blocks) *used_blocks = c->kv.n_blocks - c->kv.n_free;
+    if (total_blocks) *total_blocks = c->kv.n_blocks;
 }
 
 const float *sg_ctx_logits(const sg_ctx *c, int i)
@@ -250,14 +275,13 @@ static void attention_task(void *arg, int task, int thread)
 {
     sg_ctx *c = arg;
     const sg_config *cfg = &c->m->cfg;
-    int H = cfg->n_head, D = cfg->head_dim, KVD = cfg->n_head_kv * D;
+    int H = cfg->n_head, D = cfg->head_dim;
     int i = task / H, h = task % H, kvh = h / (H / cfg->n_head_kv);
     int seq = c->b->seq[i], pos = c->b->pos[i];
     int lo = 0;
     if (cfg->sliding_window > 0 && pos - cfg->sliding_window + 1 > 0) lo = pos - cfg->sliding_window + 1;
-    size_t base = ((size_t)c->layer * c->n_seq + (size_t)seq) * (size_t)c->n_ctx * KVD;
-    const float *K = c->k_cache + base + (size_t)kvh * D;
-    const float *V = c->v_cache + base + (size_t)kvh * D;
+    const sg_kvcache *kv = &c->kv;
+    const int32_t *table = kv->table + (size_t)seq * kv->blocks_per_seq;
     const float *q = c->q + (size_t)i * H * D + (size_t)h * D;
     float *out = c->att + (size_t)i * H * D + (size_t)h * D;
     float *sc = c->scores + (size_t)thread * c->n_ctx;
@@ -265,7 +289,8 @@ static void attention_task(void *arg, int task, int thread)
     float (*dot)(const void *, const float *, int64_t) = sg_dtype_traits_of(SG_F32)->dot;
     float mx = -INFINITY;
     for (int j = lo; j <= pos; j++) {
-        float s = dot(K + (size_t)j * KVD, q, D) * scale;
+        const float *kj = sg_kv_k(kv, c->layer, table[j / SG_KV_BLOCK], j % SG_KV_BLOCK) + (size_t)kvh * D;
+        float s = dot(kj, q, D) * scale;
         sc[j] = s;
         if (s > mx) mx = s;
     }
@@ -277,7 +302,7 @@ static void attention_task(void *arg, int task, int thread)
     float inv = 1.0f / sum;
     memset(out, 0, (size_t)D * sizeof(float));
     for (int j = lo; j <= pos; j++) {
-        const float *vj = V + (size_t)j * KVD;
+        const float *vj = sg_kv_v(kv, c->layer, table[j / SG_KV_BLOCK], j % SG_KV_BLOCK) + (size_t)kvh * D;
         float p = sc[j] * inv;
         for (int d = 0; d < D; d++) out[d] += p * vj[d];
     }
@@ -300,9 +325,9 @@ static void qk_prepare_task(void *arg, int i, int thread)
         for (int h = 0; h < H; h++) rope_head(q + h * D, cs, cfg->rope_dim, cfg->rope_style);
         for (int h = 0; h < KVH; h++) rope_head(k + h * D, cs, cfg->rope_dim, cfg->rope_style);
     }
-    size_t off = (((size_t)c->layer * c->n_seq + (size_t)c->b->seq[i]) * (size_t)c->n_ctx + (size_t)c->b->pos[i]) * KVD;
-    memcpy(c->k_cache + off, k, (size_t)KVD * sizeof(float));
-    memcpy(c->v_cache + off, v, (size_t)KVD * sizeof(float));
+    int p = c->b->pos[i], blk = c->kv.table[(size_t)c->b->seq[i] * c->kv.blocks_per_seq + (size_t)(p / SG_KV_BLOCK)];
+    memcpy(sg_kv_k(&c->kv, c->layer, blk, p % SG_KV_BLOCK), k, (size_t)KVD * sizeof(float));
+    memcpy(sg_kv_v(&c->kv, c->layer, blk, p % SG_KV_BLOCK), v, (size_t)KVD * sizeof(float));
 }
 
 /* ------------------------------------------------------------- FFN */
@@ -326,7 +351,8 @@ static sg_status validate_batch(sg_ctx *c, const sg_batch *b, sg_error *err)
     if (b->n_tokens <= 0 || b->n_tokens > c->n_batch)
         return sg_fail(err, SG_ERR_INVALID, "batch of %d tokens (allowed 1..%d)", b->n_tokens, c->n_batch);
     if (!b->token || !b->pos || !b->seq) return sg_fail(err, SG_ERR_INVALID, "batch without token/pos/seq arrays");
-    memcpy(c->seq_len_tmp, c->seq_len, (size_t)c->n_seq * sizeof(int));
+    memcpy(c->seq_len_tmp, c->kv.len, (size_t)c->n_seq * sizeof(int));
+    for (int s = 0; s < c->n_seq; s++) c->seq_lo[s] = c->seq_hi[s] = 0;
     for (int i = 0; i < b->n_tokens; i++) {
         int t = b->token[i], s = b->seq[i], p = b->pos[i];
         if (t < 0 || t >= cfg->n_vocab)
@@ -340,7 +366,16 @@ static sg_status validate_batch(sg_ctx *c, const sg_batch *b, sg_error *err)
             return sg_fail(err, SG_ERR_INVALID, "position %d of sequence %d skips cached positions (cached %d)", p, s,
                            c->seq_len_tmp[s]);
         c->seq_len_tmp[s] = p + 1;
+        if (c->seq_hi[s] == 0 || p < c->seq_lo[s]) c->seq_lo[s] = p;
+        if (p + 1 > c->seq_hi[s]) c->seq_hi[s] = p + 1;
     }
+    /* enough free KV blocks? (conservative: blocks a rewrite frees are not counted) */
+    int need = 0;
+    for (int s = 0; s < c->n_seq; s++)
+        if (c->seq_hi[s] > 0) need += sg_kvcache_blocks_needed(&c->kv, s, c->seq_lo[s], c->seq_hi[s]);
+    if (need > c->kv.n_free)
+        return sg_fail(err, SG_ERR_NOMEM, "KV cache full: the batch needs %d blocks of %d positions, %d are free", need,
+                       SG_KV_BLOCK, c->kv.n_free);
     return SG_OK;
 }
 
@@ -403,7 +438,14 @@ sg_status sg_forward(sg_ctx *c, const sg_batch *b, sg_error *err)
         c->logits = nl;
         c->cap_logits = n_out;
     }
-    memcpy(c->seq_len, c->seq_len_tmp, (size_t)c->n_seq * sizeof(int));
+    /* commit cache positions: rewrites truncate, every written block is owned */
+    for (int i = 0; i < n; i++) {
+        int sq = b->seq[i], p = b->pos[i];
+        if (p < c->kv.len[sq]) sg_kvcache_truncate(&c->kv, sq, p);
+        bool owned = sg_kvcache_own_block(&c->kv, sq, p / SG_KV_BLOCK);
+        (void)owned; /* guaranteed by validate_batch's count */
+        c->kv.len[sq] = p + 1;
+    }
     c->b = b;
 
     /* embeddings (+ learned positions) */
