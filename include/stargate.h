@@ -187,6 +187,245 @@ sg_status sg_kv_share(sg_ctx *c, int src, int dst, int n_pos, sg_error *err);
 /* KV cache blocks in use and in total. */
 void sg_kv_usage(const sg_ctx *c, int *used_blocks, int *total_blocks);
 
+/* ---------------------------------------------------------------- sampling */
+
+/* Turning logits into the next token (src/infer/sampler.c). The chain runs in
+ * llama.cpp's default order:
+ *
+ *   penalties -> logit bias -> top-k -> top-p -> min-p -> temperature -> draw
+ *
+ * top-p and min-p see the temperature-1 distribution of the survivors of the
+ * steps before them; temperature only reshapes the final survivors.
+ * temperature <= 0 is greedy (argmax, lowest id on ties). The draw uses the
+ * sampler's own xoshiro256** generator, so one seed and one logits vector give
+ * the same token on every platform. sg_sampler_sample allocates nothing. */
+
+#define SG_SAMPLER_SEED_RANDOM UINT64_MAX /* seed from the clock and /dev/urandom */
+#define SG_MAX_LOGPROBS 20                /* most alternatives reported per token */
+
+/* One logit bias: added to token's logit after the penalties. A bias of
+ * -100 or less (OpenAI's "ban") or -INFINITY removes the token. */
+typedef struct sg_logit_bias {
+    int32_t token;
+    float bias;
+} sg_logit_bias;
+
+typedef struct sg_sampler_params {
+    uint64_t seed;           /* PRNG seed; SG_SAMPLER_SEED_RANDOM (default) picks one  */
+    float temperature;       /* <= 0: greedy (default 0.8)                              */
+    int top_k;               /* <= 0: off (default 40)                                  */
+    float top_p;             /* >= 1: off (default 0.95)                                */
+    float min_p;             /* <= 0: off (default 0.05), relative to the top token     */
+    int min_keep;            /* truncation keeps at least this many tokens (default 1)  */
+    int penalty_last_n;      /* window of accepted tokens the penalties see (default 64;
+                                0: penalties off; -1: every accepted token)            */
+    float repeat_penalty;    /* llama.cpp/HF: logit > 0 ? l / r : l * r (1: off)        */
+    float frequency_penalty; /* OpenAI: l -= count * f (0: off)                          */
+    float presence_penalty;  /* OpenAI: l -= (count > 0) * p (0: off)                    */
+    const sg_logit_bias *logit_bias; /* copied by sg_sampler_new                        */
+    int n_logit_bias;
+    int n_logprobs;          /* alternatives to report in sg_sample_info (0..20)         */
+} sg_sampler_params;
+
+/* What sg_sampler_sample reports about its choice. Log-probabilities are the
+ * log-softmax of the ORIGINAL logits (the model's distribution, as OpenAI's
+ * API reports it), before penalties, bias, truncation and temperature. */
+typedef struct sg_sample_info {
+    int32_t token;
+    float logprob;
+    int n_top;                               /* = params.n_logprobs            */
+    int32_t top_token[SG_MAX_LOGPROBS];      /* best first (lowest id on ties) */
+    float top_logprob[SG_MAX_LOGPROBS];
+} sg_sample_info;
+
+typedef struct sg_sampler sg_sampler;
+
+sg_sampler_params sg_sampler_default_params(void);
+/* NULL when the parameters are invalid (n_vocab < 1, bias token out of range,
+ * NaN values, n_logprobs outside 0..20) or memory runs out. */
+sg_sampler *sg_sampler_new(const sg_sampler_params *p, int n_vocab);
+/* Pick the next token from n_vocab logits; fills *info when non-NULL.
+ * Returns -1 when no token is possible (every logit -inf or NaN). Does not
+ * record the token: call sg_sampler_accept with the token actually used. */
+int32_t sg_sampler_sample(sg_sampler *s, const float *logits, sg_sample_info *info);
+/* Record a token in the penalty window (prompt tokens too, if they should
+ * count; ids outside the vocabulary are ignored). */
+void sg_sampler_accept(sg_sampler *s, int32_t token);
+/* Forget the penalty window and reseed the generator with the original seed. */
+void sg_sampler_reset(sg_sampler *s);
+void sg_sampler_free(sg_sampler *s);
+
+/* Streaming stop strings (src/infer/stop.c). Feed detokenized text pieces;
+ * each call gives back the text that is safe to show now and holds back any
+ * suffix that could still become a stop string. The first stop string to
+ * complete in the stream ends it (earliest end, then earliest start: the
+ * result does not depend on how the text is cut into pieces); the text before
+ * it is returned and the stop string itself never is. Returned pointers stay
+ * valid until the next call on the matcher. */
+typedef struct sg_stop sg_stop;
+
+/* NULL on out of memory; empty strings in stops are ignored. */
+sg_stop *sg_stop_new(const char *const *stops, int n_stops);
+/* Returns true when a stop string completed (now or earlier); *out, *out_len
+ * is the text to emit. After a stop, every call emits nothing. */
+bool sg_stop_push(sg_stop *s, const char *piece, size_t len, const char **out, size_t *out_len);
+/* End of generation: the held-back text (nothing after a stop). */
+void sg_stop_flush(sg_stop *s, const char **out, size_t *out_len);
+/* Index of the stop string that matched (in the array given to sg_stop_new), or -1. */
+int sg_stop_which(const sg_stop *s);
+void sg_stop_reset(sg_stop *s);
+void sg_stop_free(sg_stop *s);
+
+/* The generation loop (src/infer/generate.c), tokenizer-agnostic: prefill the
+ * prompt in chunks of the context's n_batch, then sample / call back / decode
+ * one token at a time on one sequence. */
+typedef enum sg_finish {
+    SG_FINISH_ERROR = 0,  /* sg_forward failed; see the error                   */
+    SG_FINISH_CALLBACK,   /* on_token asked to stop (e.g. a stop string)         */
+    SG_FINISH_EOG,        /* an end-of-generation token was sampled               */
+    SG_FINISH_LENGTH,     /* max_tokens generated                                 */
+    SG_FINISH_CONTEXT,    /* the sequence filled the context                      */
+} sg_finish;
+
+/* Called with each generated token (not with end-of-generation tokens) and,
+ * when asked for, its log-probabilities; return false to stop. */
+typedef bool (*sg_on_token)(void *ud, int32_t token, const sg_sample_info *info);
+
+typedef struct sg_generate_params {
+    int seq;               /* sequence id (default 0)                                */
+    int max_tokens;        /* <= 0: no limit but the context (default 0)             */
+    const int32_t *eog;    /* end-of-generation token ids (may be NULL)              */
+    int n_eog;
+    bool want_logprobs;    /* pass sg_sample_info to on_token (else NULL)            */
+    bool accept_prompt;    /* feed prompt tokens to the penalty window (default false) */
+} sg_generate_params;
+
+sg_generate_params sg_generate_default_params(void);
+
+/* Generate on sequence p->seq, continuing its cached positions with the
+ * n_prompt >= 1 prompt tokens. Each sampled token goes to the sampler's
+ * penalty window. *n_generated (may be NULL) counts tokens passed to on_token.
+ * Returns why generation ended; SG_FINISH_ERROR fills err. */
+sg_finish sg_generate(sg_ctx *c, sg_sampler *s, const int32_t *prompt, int n_prompt, const sg_generate_params *p,
+                      sg_on_token on_token, void *ud, int *n_generated, sg_error *err);
+const char *sg_finish_name(sg_finish f);
+
+/* --------------------------------------------------------------- tokenizer */
+
+/* Text <-> token ids for every major open-weights vocabulary family
+ * (src/tokenizer/): byte-level BPE (GPT-2, Llama 3, Qwen2, DeepSeek, Falcon,
+ * MPT, StarCoder, ...) and SentencePiece BPE with byte fallback (Llama 2,
+ * Mistral v1, Phi-3), loaded from GGUF metadata (tokenizer.ggml.*) or a
+ * Hugging Face tokenizer.json. A tokenizer is immutable once loaded: one may
+ * serve many threads. Invalid UTF-8 input is encoded losslessly as byte
+ * tokens; decoding gives back the exact bytes. */
+
+typedef struct sg_tokenizer sg_tokenizer;
+
+/* Token types, as GGUF tokenizer.ggml.token_type numbers them. */
+typedef enum sg_token_type {
+    SG_TOKEN_NORMAL = 1,
+    SG_TOKEN_UNKNOWN = 2,
+    SG_TOKEN_CONTROL = 3,      /* <s>, <|im_end|>: matched in text only with SG_TOKENIZE_PARSE_SPECIAL */
+    SG_TOKEN_USER_DEFINED = 4, /* added tokens: always matched before pre-tokenization */
+    SG_TOKEN_UNUSED = 5,
+    SG_TOKEN_BYTE = 6,         /* SentencePiece <0xXX> byte fallback */
+} sg_token_type;
+
+/* sg_tokenize flags. */
+#define SG_TOKENIZE_ADD_SPECIAL 1u   /* add BOS (and EOS) where the vocabulary's metadata says so   */
+#define SG_TOKENIZE_PARSE_SPECIAL 2u /* control tokens written in the text become their ids; without
+                                      * it they are plain text (untrusted user content)             */
+/* sg_detokenize / sg_detok_stream flags. */
+#define SG_DETOK_SPECIAL 1u          /* render control tokens as their text (default: omit them)    */
+
+/* Load a tokenizer from a .gguf (model or vocabulary only), a Hugging Face
+ * model directory (tokenizer.json + tokenizer_config.json) or a
+ * tokenizer.json file. */
+sg_status sg_tokenizer_load(const char *path, sg_tokenizer **out, sg_error *err);
+/* The tokenizer of a loaded model (GGUF metadata or the HF directory's files). */
+sg_status sg_tokenizer_from_model(const sg_model *m, sg_tokenizer **out, sg_error *err);
+void sg_tokenizer_free(sg_tokenizer *t);
+
+int sg_tokenizer_n_vocab(const sg_tokenizer *t);
+/* e.g. "byte-level BPE (pre: llama-bpe)", "SentencePiece BPE". */
+const char *sg_tokenizer_kind(const sg_tokenizer *t);
+int32_t sg_token_bos(const sg_tokenizer *t); /* -1 when the vocabulary has none */
+int32_t sg_token_eos(const sg_tokenizer *t); /* -1 when the vocabulary has none */
+/* Whether SG_TOKENIZE_ADD_SPECIAL adds BOS / EOS for this vocabulary. */
+bool sg_tokenizer_adds_bos(const sg_tokenizer *t);
+bool sg_tokenizer_adds_eos(const sg_tokenizer *t);
+/* End of generation: EOS, EOT, EOM and the chat-turn enders the vocabulary
+ * has (<|eot_id|>, <|im_end|>, <|end|>, <|end_of_text|>, <end_of_turn>, ...). */
+bool sg_token_is_eog(const sg_tokenizer *t, int32_t id);
+sg_token_type sg_token_get_type(const sg_tokenizer *t, int32_t id); /* 0 when out of range */
+/* The token's text as the vocabulary stores it (NUL-terminated; "" when out of
+ * range). bos_token/eos_token of a chat template are sg_token_text(t, bos). */
+const char *sg_token_text(const sg_tokenizer *t, int32_t id, size_t *len);
+/* The bytes the token decodes to (control tokens: their text); may be any
+ * bytes, not necessarily complete UTF-8. NULL when out of range. */
+const char *sg_token_piece(const sg_tokenizer *t, int32_t id, size_t *len);
+
+/* Encode text[0..len) into a new array *ids (free() it) of *n ids. */
+sg_status sg_tokenize(const sg_tokenizer *t, const char *text, size_t len, unsigned flags, int32_t **ids,
+                      size_t *n, sg_error *err);
+/* Decode ids into a new NUL-terminated string *text (free() it) of *len bytes.
+ * SentencePiece's leading dummy-prefix space is removed. Exact bytes: the
+ * inverse of sg_tokenize on any input (invalid UTF-8 included). */
+sg_status sg_detokenize(const sg_tokenizer *t, const int32_t *ids, size_t n, unsigned flags, char **text,
+                        size_t *len, sg_error *err);
+
+/* Streaming decoder: push ids one at a time, get back only complete UTF-8
+ * characters; bytes of an unfinished character are held until it completes.
+ * A byte sequence that can never become valid is emitted as U+FFFD, so the
+ * output is always valid UTF-8. */
+typedef struct sg_detok_stream sg_detok_stream;
+sg_detok_stream *sg_detok_stream_new(const sg_tokenizer *t, unsigned flags);
+/* Bytes ready after this id (pointer valid until the next call); invalid ids
+ * give SG_ERR_INVALID. */
+sg_status sg_detok_stream_push(sg_detok_stream *s, int32_t id, const char **out, size_t *len, sg_error *err);
+/* End of stream: held bytes of an incomplete character become U+FFFD. */
+const char *sg_detok_stream_flush(sg_detok_stream *s, size_t *len);
+void sg_detok_stream_free(sg_detok_stream *s);
+
+/* Train a byte-level BPE vocabulary (src/tokenizer/train.c): GPT-4 (cl100k)
+ * split, deterministic, heap + pair index (O(n log n) in the corpus). */
+typedef struct sg_train_params {
+    const char *input;    /* UTF-8 corpus file                                    */
+    const char *output;   /* vocabulary-only .gguf to write (atomically)            */
+    int vocab_size;       /* 256 bytes + merges + special tokens                    */
+    const char *const *specials; /* NULL: {"<|endoftext|>"}; first is BOS and EOS   */
+    int n_specials;
+    bool verbose;         /* progress on stderr                                   */
+} sg_train_params;
+
+sg_status sg_tokenizer_train(const sg_train_params *p, sg_error *err);
+
+/* ---------------------------------------------------------------- training */
+
+/* A training run's settings: a text file of `key = value` lines (see
+ * configs/README.md; `stargate train --keys` lists every key). */
+typedef struct sg_train_config sg_train_config;
+
+sg_train_config *sg_train_config_new(void); /* defaults; NULL when out of memory */
+void sg_train_config_free(sg_train_config *c);
+/* Parse config text; `name` (the file) prefixes one-line errors "name:LINE: ...". */
+sg_status sg_train_config_parse(sg_train_config *c, const char *text, size_t len, const char *name, sg_error *err);
+sg_status sg_train_config_load(sg_train_config *c, const char *path, sg_error *err);
+/* Override one key (the CLI's --key value). */
+sg_status sg_train_config_set(sg_train_config *c, const char *key, const char *value, sg_error *err);
+/* Cross-key checks (required keys, divisibility, ...). */
+sg_status sg_train_config_check(const sg_train_config *c, sg_error *err);
+/* Train: from scratch or from `init`, resuming from a checkpoint when asked,
+ * data-parallel over MPI when launched by mpirun. Rank 0 prints progress. */
+sg_status sg_train_run(const sg_train_config *c, sg_error *err);
+
+/* Write a token shard (format in src/train/train.h, docs/ARCHITECTURE.md):
+ * ids as u16 when vocab_size <= 65536 (and every id fits), else u32; mask
+ * (may be NULL) gives each token's loss weight 0/1 as a target. Atomic. */
+sg_status sg_shard_write(const char *path, const uint32_t *tokens, const uint8_t *mask, uint64_t n,
+                         uint32_t vocab_size, sg_error *err);
+
 #ifdef __cplusplus
 }
 #endif
