@@ -146,6 +146,9 @@ typedef struct sg_ctx_params {
     int n_threads; /* compute threads (0: number of physical cores)                */
     int n_kv_blocks; /* KV cache blocks of 16 positions shared by all sequences
                       * (0: enough for every sequence at full length)           */
+    bool batch_invariant; /* every token's numbers independent of the batch it is
+                           * in (same kernels for any batch size); a server sets
+                           * this so batching never changes results            */
 } sg_ctx_params;
 
 sg_ctx_params sg_ctx_default_params(void);

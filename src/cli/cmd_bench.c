@@ -40,6 +40,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *model = NULL;
     int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, batch = 512;
+    bool invariant = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-m")) {
@@ -54,8 +55,10 @@ int cmd_bench(int argc, char **argv)
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 1, 100, &reps)) return 2;
         } else if (!strcmp(a, "--batch")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 1, 1024, &batch)) return 2;
+        } else if (!strcmp(a, "--batch-invariant")) {
+            invariant = true;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: stargate bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--batch 512]\n");
+            printf("usage: stargate bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--batch 512] [--batch-invariant]\n");
             return 0;
         } else {
             return cli_error("unknown option '%s'", a);
@@ -69,6 +72,7 @@ int cmd_bench(int argc, char **argv)
     sg_ctx_params p = sg_ctx_default_params();
     p.n_threads = threads;
     p.n_batch = batch;
+    p.batch_invariant = invariant;
     p.n_ctx = (n_prompt > n_gen + 16 ? n_prompt : n_gen + 16) + 1;
     sg_ctx *ctx;
     if (sg_ctx_new(m, &p, &ctx, &err)) {

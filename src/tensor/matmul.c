@@ -130,18 +130,26 @@ typedef struct {
 } mm_job;
 
 /* Decode task: rows [r0, r1) of W, all n tokens per row.
- * y[t, r] = dot(W[r, :], x[t, :]) (+ bias[r]). */
+ * y[t, r] = dot(W[r, :], x[t, :]) (+ bias[r]). Tokens go in blocks of
+ * MM_DECODE_TOKENS so that, when the batch-invariant mode sends a whole
+ * prompt through here, a block of x stays in L2 while the rows stream by.
+ * Each output is one call of the dtype's dot kernel whatever n is, which is
+ * what makes a token's result independent of the batch it came in. */
+#define MM_DECODE_TOKENS 16
 static void decode_task(void *arg, int task, int thread)
 {
     const mm_job *j = arg;
     const sg_weight *w = j->w;
     int64_t r0 = (int64_t)task * j->rows_per_task;
     int64_t r1 = r0 + j->rows_per_task < w->rows ? r0 + j->rows_per_task : w->rows;
-    const uint8_t *row = (const uint8_t *)w->data + (size_t)r0 * j->row_bytes;
     float (*dot)(const void *, const float *, int64_t) = j->tr->dot;
-    for (int64_t r = r0; r < r1; r++, row += j->row_bytes) {
-        float b = j->bias ? j->bias[r] : 0.0f;
-        for (int64_t t = 0; t < j->n; t++) j->y[t * w->rows + r] = dot(row, j->x + t * w->cols, w->cols) + b;
+    for (int64_t t0 = 0; t0 < j->n; t0 += MM_DECODE_TOKENS) {
+        int64_t t1 = t0 + MM_DECODE_TOKENS < j->n ? t0 + MM_DECODE_TOKENS : j->n;
+        const uint8_t *row = (const uint8_t *)w->data + (size_t)r0 * j->row_bytes;
+        for (int64_t r = r0; r < r1; r++, row += j->row_bytes) {
+            float b = j->bias ? j->bias[r] : 0.0f;
+            for (int64_t t = t0; t < t1; t++) j->y[t * w->rows + r] = dot(row, j->x + t * w->cols, w->cols) + b;
+        }
     }
 }
 

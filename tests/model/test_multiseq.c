@@ -7,7 +7,10 @@
  *     differently gives the logits of computing it from scratch, and the
  *     copy-on-write leaves the source sequence intact;
  *  3. a tiny block pool fails with "KV cache full" and works again once
- *     sequences are truncated.
+ *     sequences are truncated;
+ *  4. in batch-invariant mode, a token's logits are bit-identical whatever
+ *     batch it is computed in: interleaved with another sequence, in prompt
+ *     chunks of any size, or one token at a time.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,9 +22,12 @@
 
 static sg_model *model;
 
+static bool invariant;
+
 static sg_ctx *new_ctx(int n_seq, int n_blocks)
 {
     sg_ctx_params p = sg_ctx_default_params();
+    p.batch_invariant = invariant;
     p.n_ctx = 128;
     p.n_seq_max = n_seq;
     p.n_threads = 2;
@@ -138,6 +144,27 @@ int main(int argc, char **argv)
     CHECK(used == 1);
     CHECK(sg_forward(c5, &big, &e) == SG_OK);
     sg_ctx_free(c5);
+
+    /* 4. batch invariance: bit-identical logits across batch compositions */
+    invariant = true;
+    sg_ctx *c6 = new_ctx(2, 0);
+    CHECK(run(c6, 0, A, 23, 0, a) == SG_OK); /* whole prompt in one batch */
+    sg_kv_truncate(c6, -1, 0);
+    for (int i = 0; i < 23; i += 5) /* chunks of 5 */
+        CHECK(run(c6, 0, A + i, i + 5 <= 23 ? 5 : 23 - i, i, x) == SG_OK);
+    CHECK_MSG(!memcmp(a, x, sizeof(float) * (size_t)V), "chunked prefill differs in batch-invariant mode");
+    sg_kv_truncate(c6, -1, 0);
+    for (int i = 0; i < 23; i++) CHECK(run(c6, 0, A + i, 1, i, y) == SG_OK); /* token by token */
+    CHECK_MSG(!memcmp(a, y, sizeof(float) * (size_t)V), "token-by-token differs in batch-invariant mode");
+    sg_kv_truncate(c6, -1, 0);
+    CHECK(run(c6, 1, B, 19, 0, b) == SG_OK);
+    sg_kv_truncate(c6, -1, 0);
+    sg_batch bi = {.n_tokens = n, .token = tok, .pos = pos, .seq = seq, .want_logits = want};
+    CHECK(sg_forward(c6, &bi, &e) == SG_OK);
+    CHECK_MSG(!memcmp(sg_ctx_logits(c6, 1), a, sizeof(float) * (size_t)V) &&
+                  !memcmp(sg_ctx_logits(c6, 0), b, sizeof(float) * (size_t)V),
+              "interleaved batch differs in batch-invariant mode");
+    sg_ctx_free(c6);
 
     free(a);
     free(b);
