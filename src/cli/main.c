@@ -105,6 +105,13 @@ static void usage(FILE *f)
             "  tensors MODEL [--name NAME -o FILE] list tensors, or dump one as float32\n"
             "  bench -m MODEL [-p 512] [-n 128] [-t N]\n"
             "                                     prompt and decode speed in tokens/s\n"
+            "  train CONFIG [--key value ...]     train or fine-tune (llama, gpt2); mpirun for data-parallel\n"
+            "  tokenize -m MODEL [--ids] [--no-bos] [--special] [--stats] < text\n"
+            "                                     token ids (and pieces) of UTF-8 text\n"
+            "  detokenize -m MODEL [--special] < ids\n"
+            "                                     text of token ids\n"
+            "  tokenizer train --input CORPUS --vocab-size N -o OUT.gguf\n"
+            "                                     train a byte-level BPE vocabulary\n"
             "\n"
             "MODEL is a .gguf file or a Hugging Face directory (config.json + *.safetensors).\n"
             "Run 'stargate COMMAND --help' for a command's options.\n",
@@ -131,6 +138,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(cmd, "tensors")) return cmd_tensors(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "detokenize")) return cmd_detokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'stargate --help')", cmd);
     return 2;
 }
