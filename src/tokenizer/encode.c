@@ -432,7 +432,26 @@ static sg_status fragment(enc *e, const char *s, size_t n, bool after_special, s
     if (t->model == SG_TOKM_BPE) return sg_pretok_split(&t->pre, s, n, bpe_piece, e, err);
     size_t m = spm_escape(e, s, n, t->add_space_prefix && after_special);
     if (e->oom) return SG_OK;
-    if (t->model == SG_TOKM_SPM) spm_encode(e, m);
+    if (t->model == SG_TOKM_SPM) { /* chunks end after characters no merge can cross */
+        char *whole = e->buf;
+        size_t whole_cap = e->buf_cap, a = 0;
+        e->buf = NULL;
+        e->buf_cap = 0;
+        for (size_t i = 0; i < m && !e->oom; i++) {
+            uint8_t c = (uint8_t)whole[i];
+            if (i + 1 < m && !(c < 128 && t->spm_isolated[c])) continue;
+            if (!grow((void **)&e->buf, &e->buf_cap, i + 1 - a, 1)) {
+                e->oom = true;
+                break;
+            }
+            memcpy(e->buf, whole + a, i + 1 - a);
+            spm_encode(e, i + 1 - a);
+            a = i + 1;
+        }
+        free(e->buf);
+        e->buf = whole;
+        e->buf_cap = whole_cap;
+    }
     else if (t->model == SG_TOKM_CHARBPE) charbpe_encode(e, m);
     return SG_OK;
 }

@@ -83,6 +83,7 @@ struct sg_tokenizer {
     int n_special;
     uint8_t special_first[256]; /* first bytes of special texts   */
 
+    uint8_t spm_isolated[128]; /* SPM: ASCII bytes no multi-character token contains */
     sg_pretok pre;
     bool ignore_merges;    /* Llama 3: a piece that is a token is emitted whole */
     bool add_space_prefix; /* SentencePiece: a space before the text           */

@@ -365,6 +365,22 @@ sg_status sg_tok_finish(sg_tokenizer *t, sg_error *err)
     memset(t->special_first, 0, sizeof t->special_first);
     for (int k = 0; k < t->n_special; k++) t->special_first[(uint8_t)t->text[t->toff[t->special[k]]]] = 1;
 
+    /* SentencePiece: an ASCII character inside no longer token is always a
+     * symbol of its own, so no merge crosses it and the text can be encoded
+     * in independent chunks around it (small heaps instead of one huge one) */
+    memset(t->spm_isolated, 0, sizeof t->spm_isolated);
+    if (t->model == SG_TOKM_SPM) {
+        uint8_t seen[128] = {0};
+        for (int i = 0; i < n; i++) {
+            if (t->type[i] != SG_TOKEN_NORMAL && t->type[i] != SG_TOKEN_USER_DEFINED) continue;
+            size_t len;
+            const char *s = tok_text(t, (uint32_t)i, &len);
+            if (len > 1)
+                for (size_t k = 0; k < len; k++)
+                    if ((uint8_t)s[k] < 128) seen[(uint8_t)s[k]] = 1;
+        }
+        for (int c = 1; c < 128; c++) t->spm_isolated[c] = !seen[c] && c != ' ';
+    }
     t->n_eog = 0;
     int32_t fixed[3] = {t->eos, t->eot, t->eom};
     for (int k = 0; k < 3; k++)
