@@ -253,10 +253,10 @@ static void bpe_piece(void *ud, const char *w, size_t n)
     size_t before = e->n;
     bpe_merge_emit(e, n);
     size_t nids = e->n - before;
-    if (slot && !e->oom && nids < 65535 && grow((void **)&e->ckeys, &e->ckeys_cap, e->ckeys_n + n, 1) &&
+    if (slot && !e->oom && nids && nids < 65535 && grow((void **)&e->ckeys, &e->ckeys_cap, e->ckeys_n + n, 1) &&
         grow((void **)&e->cids, &e->cids_cap, e->cids_n + nids, sizeof *e->cids)) {
         memcpy(e->ckeys + e->ckeys_n, w, n);
-        memcpy(e->cids + e->cids_n, e->out + before, nids * sizeof *e->cids);
+        if (nids) memcpy(e->cids + e->cids_n, e->out + before, nids * sizeof *e->cids);
         *slot = (cache_slot){h, (uint32_t)e->ckeys_n, (uint32_t)e->cids_n, (uint16_t)n, (uint16_t)nids};
         e->ckeys_n += n;
         e->cids_n += nids;
