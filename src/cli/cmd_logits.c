@@ -5,6 +5,9 @@
  * tokens per forward call, so `--batch 1` walks the prompt through the KV
  * cache one token at a time (used to check incremental decoding equals full
  * recomputation). `generate` prints the greedy continuation's ids.
+ * Both take text instead of ids with --prompt/-p (encoded with the model's
+ * tokenizer, BOS as its metadata says); `generate -p` then prints text,
+ * streamed through the UTF-8-safe decoder, and stops at end of generation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +16,7 @@
 #include "cli.h"
 
 typedef struct run_opts {
-    const char *model, *tokens, *out;
+    const char *model, *tokens, *prompt, *out;
     bool all;
     int batch, threads, n_predict, n_ctx;
 } run_opts;
@@ -30,6 +33,8 @@ static int parse(int argc, char **argv, run_opts *o, bool gen)
             if (!(o->model = cli_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--tokens")) {
             if (!(o->tokens = cli_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--prompt") || !strcmp(a, "-p")) {
+            if (!(o->prompt = cli_value(argc, argv, &i))) return 2;
         } else if (!gen && (!strcmp(a, "-o") || !strcmp(a, "--output"))) {
             if (!(o->out = cli_value(argc, argv, &i))) return 2;
         } else if (!gen && !strcmp(a, "--all")) {
@@ -44,10 +49,10 @@ static int parse(int argc, char **argv, run_opts *o, bool gen)
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 0, 1 << 22, &o->n_predict)) return 2;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             if (gen)
-                printf("usage: stargate generate -m MODEL --tokens \"1 2 3\" [-n N] [-t THREADS] [--ctx N] [--batch N]\n"
-                       "  prints the greedy continuation (N token ids) on one line\n");
+                printf("usage: stargate generate -m MODEL (--tokens \"1 2 3\" | -p TEXT) [-n N] [-t THREADS] [--ctx N] [--batch N]\n"
+                       "  prints the greedy continuation: N token ids on one line, or text with -p\n");
             else
-                printf("usage: stargate logits -m MODEL --tokens \"1 2 3\" [--all] [--batch N] [-t THREADS] [--ctx N] -o FILE\n"
+                printf("usage: stargate logits -m MODEL (--tokens \"1 2 3\" | -p TEXT) [--all] [--batch N] [-t THREADS] [--ctx N] -o FILE\n"
                        "  writes raw little-endian float32 logits: [1, n_vocab], or [n_tokens, n_vocab] with --all\n");
             return 0;
         } else {
@@ -56,7 +61,8 @@ static int parse(int argc, char **argv, run_opts *o, bool gen)
         }
     }
     if (!o->model) return cli_error("missing -m MODEL");
-    if (!o->tokens) return cli_error("missing --tokens \"ID ID ...\"");
+    if (!o->tokens && !o->prompt) return cli_error("missing --tokens \"ID ID ...\" or --prompt TEXT");
+    if (o->tokens && o->prompt) return cli_error("--tokens and --prompt exclude each other");
     if (!gen && !o->out) return cli_error("missing -o FILE");
     return -1;
 }
@@ -95,6 +101,35 @@ done:
     free(seq);
     free(want);
     return rc;
+}
+
+/* The ids of the run: --tokens parsed, or --prompt encoded with the model's
+ * tokenizer (returned in *tok for decoding the output). */
+static bool input_ids(const run_opts *o, int32_t **toks, int *n, sg_tokenizer **tok)
+{
+    *tok = NULL;
+    if (!o->prompt) return cli_tokens(o->tokens, toks, n);
+    sg_error err = {0};
+    if (sg_tokenizer_load(o->model, tok, &err)) {
+        cli_error_from(&err);
+        return false;
+    }
+    size_t k;
+    if (sg_tokenize(*tok, o->prompt, strlen(o->prompt), SG_TOKENIZE_ADD_SPECIAL, toks, &k, &err)) {
+        cli_error_from(&err);
+        sg_tokenizer_free(*tok);
+        *tok = NULL;
+        return false;
+    }
+    if (k == 0 || k > (1u << 24)) {
+        cli_error("--prompt: the text encodes to %zu tokens", k);
+        free(*toks);
+        sg_tokenizer_free(*tok);
+        *tok = NULL;
+        return false;
+    }
+    *n = (int)k;
+    return true;
 }
 
 static int write_sink(void *ud, const float *logits, int n_vocab)
@@ -136,7 +171,9 @@ int cmd_logits(int argc, char **argv)
     if (rc >= 0) return rc;
     int32_t *toks;
     int n;
-    if (!cli_tokens(o.tokens, &toks, &n)) return 2;
+    sg_tokenizer *tok;
+    if (!input_ids(&o, &toks, &n, &tok)) return 2;
+    sg_tokenizer_free(tok);
     o.n_predict = 0;
     sg_model *m;
     sg_ctx *ctx;
@@ -173,19 +210,32 @@ int cmd_generate(int argc, char **argv)
     if (rc >= 0) return rc;
     int32_t *toks;
     int n;
-    if (!cli_tokens(o.tokens, &toks, &n)) return 2;
+    sg_tokenizer *tok;
+    if (!input_ids(&o, &toks, &n, &tok)) return 2;
     sg_model *m;
     sg_ctx *ctx;
     if ((rc = open_model(&o, &m, &ctx, n))) {
         free(toks);
+        sg_tokenizer_free(tok);
         return rc;
     }
+    sg_detok_stream *ds = tok ? sg_detok_stream_new(tok, 0) : NULL;
     int V = sg_model_config(m)->n_vocab;
     int32_t next = 0;
     rc = feed(ctx, toks, n, 0, o.batch, false, argmax_sink, &next, V);
     int pos = n;
     for (int k = 0; !rc && k < o.n_predict; k++) {
-        printf(k ? " %d" : "%d", next);
+        if (ds) { /* text mode: complete UTF-8 only, stop at end of generation */
+            if (sg_token_is_eog(tok, next)) break;
+            const char *piece;
+            size_t pl;
+            sg_error err = {0};
+            if (sg_detok_stream_push(ds, next, &piece, &pl, &err)) {
+                rc = cli_error_from(&err);
+                break;
+            }
+            fwrite(piece, 1, pl, stdout);
+        } else printf(k ? " %d" : "%d", next);
         fflush(stdout);
         if (k + 1 == o.n_predict) break;
         if (pos >= sg_ctx_n_ctx(ctx)) {
@@ -195,7 +245,14 @@ int cmd_generate(int argc, char **argv)
         int32_t t = next;
         rc = feed(ctx, &t, 1, pos++, 1, false, argmax_sink, &next, V);
     }
+    if (ds) {
+        size_t pl;
+        const char *rest = sg_detok_stream_flush(ds, &pl);
+        fwrite(rest, 1, pl, stdout);
+        sg_detok_stream_free(ds);
+    }
     if (o.n_predict > 0) printf("\n");
+    sg_tokenizer_free(tok);
     sg_ctx_free(ctx);
     sg_model_free(m);
     free(toks);
