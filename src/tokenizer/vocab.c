@@ -316,7 +316,7 @@ sg_status sg_tok_build_vocab(sg_tokenizer *t, const sg_tok_entry *e, int n, bool
 /* Texts that end a generated turn in the common chat formats. */
 static const char *const eog_texts[] = {
     "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "<|end_of_text|>", "<end_of_turn>",
-    "<|return|>", "<|call|>", "<EOT>", "<|END_OF_TURN_TOKEN|>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<|return|>", "<|call|>", "<EOT>", "<|END_OF_TURN_TOKEN|>", ("<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"),
     "</s>",
 };
 

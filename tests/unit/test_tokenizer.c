@@ -262,7 +262,7 @@ static void test_hostile(sg_tokenizer *t)
 static sg_tokenizer *spm_vocab(void)
 {
     static const char *const pieces[] = {"\xE2\x96\x81", "\xE2\x96\x81t", "h", "e", "he", "\xE2\x96\x81the", "\xE2\x96\x81th",
-                                         "t", "a", "\xE2\x96\x81" "a", "\xE2\x96\x81\xE2\x96\x81", "o", "s", "\xC3\xA9"};
+                                         "t", "a", ("\xE2\x96\x81" "a"), "\xE2\x96\x81\xE2\x96\x81", "o", "s", "\xC3\xA9"};
     int np = (int)(sizeof pieces / sizeof *pieces), n = 3 + 256 + np;
     const char **texts = malloc((size_t)n * sizeof *texts);
     char(*bytes)[8] = malloc(256 * 8);
