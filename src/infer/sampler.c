@@ -24,11 +24,11 @@
  * computed against the mass of the top-k set. That is what lets us avoid
  * sorting the vocabulary:
  *
- *   - small k (<= 1024, the default 40): one pass keeps a min-heap of the k
+ *   - small k (<= 256, the default 40): one pass keeps a min-heap of the k
  *     best (a vector compare against the heap's worst skips almost every
  *     block of 16 logits), the k are sorted, top-p / min-p walk them.
  *   - top-k off: the full softmax mass Z is needed, one vectorized exp pass.
- *     Then the 256 best are selected as above; if their cumulative mass
+ *     Then the 64 best are selected as above; if their cumulative mass
  *     reaches p*Z (or min-p ends inside them) we are done -- the usual case
  *     for real, peaked logits.
  *   - otherwise (flat logits, huge k): a histogram. The bucket of a logit
@@ -57,8 +57,8 @@
 #include "infer/vecmath.h"
 #include "stargate.h"
 
-#define HEAP_K_MAX 1024 /* top-k up to this uses the heap path          */
-#define FAST_N 256      /* candidates tried before the histogram path */
+#define HEAP_K_MAX 256  /* top-k up to this uses the heap path          */
+#define FAST_N 64       /* candidates tried before the histogram path */
 #define N_BUCKET 8192   /* histogram buckets over max - l in [0, 88.7)  */
 #define KEY_SCALE 92.332482616893656f /* buckets per logit: 64 per octave of e */
 
@@ -86,6 +86,11 @@ struct sg_sampler {
     uint16_t *key; /* histogram bucket of each token */
     uint32_t *bcount;
     double *bmass;
+    float *tl;     /* members of one bucket, sorted (gather_bucket) */
+    int32_t *tid;
+    uint32_t gb;   /* which bucket tl/tid hold (UINT32_MAX: none) */
+    int gn;
+    double *bsum;  /* block sums of the draw's weights */
     float top_l[SG_MAX_LOGPROBS];
     int32_t top_id[SG_MAX_LOGPROBS];
 };
@@ -143,7 +148,10 @@ static uint64_t random_seed(void)
 /* --------------------------------------------------------- candidate order */
 
 /* Is candidate a worse than b? (smaller logit, then larger id) */
-static inline int worse(float la, int32_t ia, float lb, int32_t ib) { return la < lb || (la == lb && ia > ib); }
+static inline int worse(float la, int32_t ia, float lb, int32_t ib)
+{
+    return (la < lb) | ((la == lb) & (ia > ib)); /* no branches: the outcome is a coin flip */
+}
 
 /* Restore the min-heap (worst at the root) below node i. */
 static void sift_down(float *l, int32_t *id, int n, int i)
@@ -153,7 +161,7 @@ static void sift_down(float *l, int32_t *id, int n, int i)
     for (;;) {
         int c = 2 * i + 1;
         if (c >= n) break;
-        if (c + 1 < n && worse(l[c + 1], id[c + 1], l[c], id[c])) c++;
+        if (c + 1 < n) c += worse(l[c + 1], id[c + 1], l[c], id[c]);
         if (!worse(l[c], id[c], x, xi)) break;
         l[i] = l[c];
         id[i] = id[c];
@@ -268,6 +276,9 @@ sg_sampler *sg_sampler_new(const sg_sampler_params *p, int n_vocab)
     s->uniq = malloc(V * sizeof *s->uniq);
     s->bcount = malloc(N_BUCKET * sizeof *s->bcount);
     s->bmass = malloc(N_BUCKET * sizeof *s->bmass);
+    s->tl = malloc(V * sizeof *s->tl);
+    s->tid = malloc(V * sizeof *s->tid);
+    s->bsum = malloc((V / SG_EXP_BLOCK + 1) * sizeof *s->bsum);
     if (p->penalty_last_n > 0) s->ring = malloc((size_t)s->win * sizeof *s->ring);
     if (p->n_logit_bias > 0) {
         s->bias = malloc((size_t)p->n_logit_bias * sizeof *s->bias);
@@ -275,7 +286,7 @@ sg_sampler *sg_sampler_new(const sg_sampler_params *p, int n_vocab)
     }
     s->p.logit_bias = s->bias;
     if (!s->work || !s->ex || !s->cl || !s->cid || !s->key || !s->count || !s->uniq_pos || !s->uniq || !s->bcount ||
-        !s->bmass || (p->penalty_last_n > 0 && !s->ring) || (p->n_logit_bias > 0 && !s->bias)) {
+        !s->bmass || !s->tl || !s->tid || !s->bsum || (p->penalty_last_n > 0 && !s->ring) || (p->n_logit_bias > 0 && !s->bias)) {
         sg_sampler_free(s);
         return NULL;
     }
@@ -297,6 +308,9 @@ void sg_sampler_free(sg_sampler *s)
     free(s->uniq);
     free(s->bcount);
     free(s->bmass);
+    free(s->tl);
+    free(s->tid);
+    free(s->bsum);
     free(s->ring);
     free(s->bias);
     free(s);
@@ -399,27 +413,42 @@ static int cut_sorted(const sg_sampler *s, const float *l, int n, float M, doubl
 /* The bucket of logit l when the largest is M: 0 at the top, one bucket
  * per 1/64 of an octave of exp(l - M), the last one for everything below
  * M - 88.7 (whose exponential is 0). Monotone in l. */
-static inline uint32_t lkey(float l, float M)
+static inline uint16_t lkey(float l, float M)
 {
     float d = (M - l) * KEY_SCALE;
-    return d < (float)(N_BUCKET - 1) ? (uint32_t)d : N_BUCKET - 1;
+    d = d < (float)(N_BUCKET - 1) ? d : (float)(N_BUCKET - 1); /* a vector min */
+    return (uint16_t)(int32_t)d;
 }
 
-/* Members of bucket b into cl/cid from index `at`, sorted best first; returns their count. */
-static int gather_bucket(sg_sampler *s, uint32_t b, int at)
+/* Members of bucket b, sorted best first, into tl/tid (kept: asking for
+ * the same bucket again costs nothing). Returns their count. */
+static int gather_bucket(sg_sampler *s, uint32_t b)
 {
-    int n = 0;
-    for (int i = 0; i < s->n_vocab; i++)
-        if (s->key[i] == b) {
-            s->cl[at + n] = s->work[i];
-            s->cid[at + n] = i;
-            n++;
+    if (s->gb == b) return s->gn;
+    int n = 0, i = 0, V = s->n_vocab;
+    const uint16_t *key = s->key;
+    for (; i + 16 <= V; i += 16) { /* skip runs of 16 with one test (vectorizes) */
+        int any = 0;
+        for (int j = 0; j < 16; j++) any |= key[i + j] == b;
+        if (!any) continue;
+        for (int j = i; j < i + 16; j++)
+            if (key[j] == b) {
+                s->tl[n] = s->work[j];
+                s->tid[n++] = j;
+            }
+    }
+    for (; i < V; i++)
+        if (key[i] == b) {
+            s->tl[n] = s->work[i];
+            s->tid[n++] = i;
         }
-    sort_desc(s->cl + at, s->cid + at, n);
+    sort_desc(s->tl, s->tid, n);
+    s->gb = b;
+    s->gn = n;
     return n;
 }
 
-/* Bucket b where a prefix of length L ends, and how many of b's members it takes. */
+/* Bucket where a prefix of length L ends; *before = tokens in earlier buckets. */
 static uint32_t locate_len(const sg_sampler *s, long L, long *before)
 {
     long cum = 0;
@@ -436,8 +465,8 @@ static double prefix_mass(sg_sampler *s, long L)
     uint32_t b = locate_len(s, L, &before);
     double m = 0;
     for (uint32_t j = 0; j < b; j++) m += s->bmass[j];
-    int nb = gather_bucket(s, b, 0);
-    for (long j = 0; j < L - before && j < nb; j++) m += s->ex[s->cid[j]];
+    int nb = gather_bucket(s, b);
+    for (long j = 0; j < L - before && j < nb; j++) m += s->ex[s->tid[j]];
     return m;
 }
 
@@ -448,9 +477,9 @@ static long prefix_len_for_mass(sg_sampler *s, double target)
     long before = 0;
     for (uint32_t b = 0; b < N_BUCKET; b++) {
         if (cum + s->bmass[b] >= target && s->bcount[b] > 0) {
-            int nb = gather_bucket(s, b, 0);
+            int nb = gather_bucket(s, b);
             for (int j = 0; j < nb; j++) {
-                cum += s->ex[s->cid[j]];
+                cum += s->ex[s->tid[j]];
                 if (cum >= target) return before + j + 1;
             }
             return before + nb;
@@ -461,22 +490,20 @@ static long prefix_len_for_mass(sg_sampler *s, double target)
     return s->n_vocab;
 }
 
-/* The general path: histogram of the logits by lkey, each bucket with its
- * count and its mass from ex[] (= exp(work - M)); finds the prefix
- * length that top-k (k, 0: off), top-p and min-p (tau) leave, and gathers
- * those tokens into cl/cid (unsorted). Returns their count. */
-static int cut_by_buckets(sg_sampler *s, int k, float tau, float M)
+/* The general path: a histogram of the logits by lkey, each bucket with its
+ * count and its mass from ex[] (= exp(work - M)). Finds the prefix length
+ * that top-k (k, 0: off), top-p and min-p (tau) leave and returns it; the
+ * last survivor in the order is tl[*at] (sorted bucket members in tl/tid). */
+static long cut_by_buckets(sg_sampler *s, int k, float tau, float M, int *at)
 {
     int V = s->n_vocab;
+    s->gb = UINT32_MAX;
+    for (int i = 0; i < V; i++) s->key[i] = lkey(s->work[i], M); /* vectorizes */
     memset(s->bcount, 0, N_BUCKET * sizeof *s->bcount);
     memset(s->bmass, 0, N_BUCKET * sizeof *s->bmass);
-    long n_minp = 0;
     for (int i = 0; i < V; i++) {
-        uint32_t b = lkey(s->work[i], M);
-        s->key[i] = (uint16_t)b;
-        s->bcount[b]++;
-        s->bmass[b] += s->ex[i];
-        n_minp += s->work[i] >= tau;
+        s->bcount[s->key[i]]++;
+        s->bmass[s->key[i]] += s->ex[i];
     }
     long L = k > 0 ? k : V;
     if (s->p.top_p < 1.0f) {
@@ -487,26 +514,48 @@ static int cut_by_buckets(sg_sampler *s, int k, float tau, float M)
         long n_p = prefix_len_for_mass(s, (double)s->p.top_p * z);
         if (n_p < L) L = n_p;
     }
-    if (n_minp < L) L = n_minp;
+    if (tau > -INFINITY) { /* tokens >= tau: the buckets above tau's, and part of its own */
+        uint32_t kt = lkey(tau, M);
+        long n_minp = 0;
+        for (uint32_t b = 0; b < kt; b++) n_minp += s->bcount[b];
+        int nb = gather_bucket(s, kt);
+        for (int j = 0; j < nb && s->tl[j] >= tau; j++) n_minp++;
+        if (n_minp < L) L = n_minp;
+    }
     if (L < s->p.min_keep) L = s->p.min_keep;
     if (L > V) L = V;
     long before;
     uint32_t B = locate_len(s, L, &before);
-    int n = 0, m = 0;
-    for (int i = 0; i < V; i++) {
-        if (s->key[i] < B) {
-            s->cl[n] = s->work[i];
-            s->cid[n++] = i;
-        } else if (s->key[i] == B) {
-            s->cl[before + m] = s->work[i];
-            s->cid[before + m++] = i;
-        }
-    }
-    sort_desc(s->cl + before, s->cid + before, m);
-    return (int)L;
+    gather_bucket(s, B);
+    *at = (int)(L - before - 1);
+    return L;
 }
 
-/* Truncate and draw with temperature > 0. */
+/* ------------------------------------------------------------------ draw */
+
+/* Index i < n drawn with probability w[i] / sum(w), where bsum holds the
+ * block sums of w made by sg_vexp_sum: the block is found from the sums,
+ * then scanned. The sum is positive (the top token weighs 1). */
+static int draw(sg_sampler *s, const float *w, int n)
+{
+    int nb = (n + SG_EXP_BLOCK - 1) / SG_EXP_BLOCK, b = 0;
+    double W = 0, cum = 0;
+    for (int j = 0; j < nb; j++) W += s->bsum[j];
+    double target = rng_uniform(s->rng) * W;
+    while (b < nb - 1 && (cum + s->bsum[b] <= target || s->bsum[b] == 0)) cum += s->bsum[b++];
+    while (b > 0 && s->bsum[b] == 0) cum -= s->bsum[--b]; /* rounding ran past the last weight */
+    int i0 = b * SG_EXP_BLOCK, i1 = n - i0 < SG_EXP_BLOCK ? n : i0 + SG_EXP_BLOCK, last = i0;
+    for (int i = i0; i < i1; i++) {
+        if (w[i] > 0) last = i;
+        cum += w[i];
+        if (cum > target && w[i] > 0) return i;
+    }
+    return last;
+}
+
+/* Truncate and draw with temperature > 0. Survivors end up either as a
+ * short list (cl/cid, n of them) or as a cut over the whole vocabulary:
+ * every token at or above (cut_l, cut_id) in the order. */
 static int32_t sample_chain(sg_sampler *s, float M)
 {
     int V = s->n_vocab;
@@ -514,44 +563,53 @@ static int32_t sample_chain(sg_sampler *s, float M)
     if (k > 0 && k < s->p.min_keep) k = s->p.min_keep < V ? s->p.min_keep : 0;
     bool use_p = s->p.top_p < 1.0f;
     float tau = s->p.min_p > 0 ? M + logf(s->p.min_p) : -INFINITY;
-    int n;
+    float T = s->p.temperature < 1e-6f ? 1e-6f : s->p.temperature;
+    int n = -1;                   /* list survivors, or -1: a cut */
+    float cut_l = -INFINITY;      /* the cut: l > cut_l, or l == cut_l and id <= cut_id */
+    const int32_t *ties = NULL;   /* sorted tokens after the cut that may tie with it */
+    const float *ties_l = NULL;
+    int n_ties = 0;
     if (k > 0 && k <= HEAP_K_MAX) {
         n = select_top(s->work, V, k, s->cl, s->cid);
         double z = 0;
         if (use_p)
             for (int i = 0; i < n; i++) z += sg_expf(s->cl[i] - M);
         n = cut_sorted(s, s->cl, n, M, z, tau);
-    } else if (k == 0 && !use_p) { /* min-p alone: a filter */
-        n = 0;
-        for (int i = 0; i < V; i++)
-            if (s->work[i] >= tau) {
-                s->cl[n] = s->work[i];
-                s->cid[n++] = i;
-            }
-        if (n < s->p.min_keep) n = select_top(s->work, V, s->p.min_keep, s->cl, s->cid);
+    } else if (k == 0 && !use_p) { /* min-p alone (or nothing): a threshold */
+        long n_minp = 0;
+        if (tau > -INFINITY)
+            for (int i = 0; i < V; i++) n_minp += s->work[i] >= tau;
+        if (tau > -INFINITY && n_minp < s->p.min_keep) n = select_top(s->work, V, s->p.min_keep, s->cl, s->cid);
+        else cut_l = tau;
     } else {
-        double z = sg_vexp_sum(s->work, s->ex, V, M, 1.0f);
-        n = -1;
+        double z = sg_vexp_sum(s->work, s->ex, V, M, 1.0f, -INFINITY, NULL);
         if (k == 0) { /* try the best FAST_N first */
             int nf = select_top(s->work, V, FAST_N, s->cl, s->cid);
             int c = cut_sorted(s, s->cl, nf, M, z, tau);
             if (c < nf || nf == V) n = c;
         }
-        if (n < 0) n = cut_by_buckets(s, k, tau, M);
+        if (n < 0) {
+            int at;
+            cut_by_buckets(s, k, tau, M, &at);
+            cut_l = s->tl[at];
+            ties = s->tid + at + 1;
+            ties_l = s->tl + at + 1;
+            n_ties = s->gn - at - 1;
+        }
     }
-    if (n <= 1) return n == 1 ? s->cid[0] : -1;
-
-    /* draw: weights exp((l - M) / T) over the survivors */
-    float T = s->p.temperature < 1e-6f ? 1e-6f : s->p.temperature;
-    double W = sg_vexp_sum(s->cl, s->ex, n, M, 1.0f / T);
-    double target = rng_uniform(s->rng) * W, cum = 0;
-    int last = 0;
-    for (int i = 0; i < n; i++) {
-        if (s->ex[i] > 0) last = i;
-        cum += s->ex[i];
-        if (cum > target) return s->cid[i];
+    if (n == 1) return s->cid[0];
+    if (n > 1) {
+        sg_vexp_sum(s->cl, s->ex, n, M, 1.0f / T, -INFINITY, s->bsum);
+        return s->cid[draw(s, s->ex, n)];
     }
-    return s->cid[last]; /* rounding left target just above the sum */
+    /* the cut: weights over the whole vocabulary, 0 below it; tokens equal
+     * to the cut logit but after it in id order are zeroed afterwards */
+    sg_vexp_sum(s->work, s->ex, V, M, 1.0f / T, cut_l, s->bsum);
+    for (int j = 0; j < n_ties && ties_l[j] == cut_l; j++) {
+        s->ex[ties[j]] = 0;
+        s->bsum[ties[j] / SG_EXP_BLOCK] = sg_block_sum(s->ex, V, ties[j] / SG_EXP_BLOCK);
+    }
+    return draw(s, s->ex, V);
 }
 
 /* ------------------------------------------------------------- sampling */
@@ -562,7 +620,7 @@ static void fill_info(sg_sampler *s, const float *logits, int32_t token, sg_samp
     int V = s->n_vocab;
     float M = sg_vmax(logits, V);
     double lse = M;
-    if (M > -INFINITY && M < INFINITY) lse = M + log(sg_vexp_sum(logits, s->ex, V, M, 1.0f));
+    if (M > -INFINITY && M < INFINITY) lse = M + log(sg_vexp_sum(logits, s->ex, V, M, 1.0f, -INFINITY, NULL));
     info->token = token;
     info->logprob = token >= 0 ? (float)(logits[token] - lse) : -INFINITY;
     int n = s->p.n_logprobs;
@@ -580,11 +638,8 @@ int32_t sg_sampler_sample(sg_sampler *s, const float *logits, sg_sample_info *in
     float M = sg_vmax(s->work, s->n_vocab);
     if (M > -INFINITY) {
         if (s->p.temperature <= 0) {
-            for (int i = 0; i < s->n_vocab; i++)
-                if (s->work[i] == M) {
-                    token = i;
-                    break;
-                }
+            select_top(s->work, s->n_vocab, 1, s->cl, s->cid); /* lowest id among the largest */
+            token = s->cid[0];
         } else {
             token = sample_chain(s, M);
         }

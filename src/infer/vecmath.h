@@ -11,9 +11,10 @@
  *     vector form performs the very same IEEE operations lane by lane, and
  *     fmaf() is correctly rounded by the C standard, so both agree bit for
  *     bit (relative error ~1e-7, inputs below -87 give exactly 0).
- *   - sums run over 16 interleaved float lanes (element i goes to lane
- *     i % 16) and the lanes are added in order in double: AVX-512 holds the
- *     16 lanes in one register, AVX2 in two, the scalar path in an array.
+ *   - sums run per block of 256 elements over 16 interleaved float lanes
+ *     (element i goes to lane i % 16), the lanes are added in order in
+ *     double, then the blocks in order: AVX-512 holds the 16 lanes in one
+ *     register, AVX2 in two, the scalar path in an array.
  *
  * Max and compare loops have no rounding, so only speed differs there.
  */
@@ -173,32 +174,59 @@ static inline float sg_vmax(const float *x, int n)
     return m;
 }
 
-/* out[i] = e^((x[i] - sub) * mul); returns their sum (16 float lanes, then
- * the lanes added in order in double; identical on every path). */
-static inline double sg_vexp_sum(const float *x, float *out, int n, float sub, float mul)
+#define SG_EXP_BLOCK 256 /* elements per partial sum of sg_vexp_sum */
+
+/* Sum of 16 lanes (element i in lane i % 16) added in order in double. */
+static inline double sg_lanes_sum(const float lane[16])
 {
-    float lane[16] = {0};
-    int i = 0;
-#if defined(SG_VL)
-    sg_vf acc[16 / SG_VL];
-    for (int j = 0; j < 16 / SG_VL; j++) acc[j] = vf_zero();
-    sg_vf vs = vf_set1(sub), vm = vf_set1(mul);
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16 / SG_VL; j++) {
-            sg_vf e = sgv_exp(vf_mul(vf_sub(vf_load(x + i + j * SG_VL), vs), vm));
-            vf_store(out + i + j * SG_VL, e);
-            acc[j] = vf_add(acc[j], e);
-        }
-    for (int j = 0; j < 16 / SG_VL; j++) vf_store(lane + j * SG_VL, acc[j]);
-#endif
-    for (; i < n; i++) {
-        float e = sg_expf((x[i] - sub) * mul);
-        out[i] = e;
-        lane[i % 16] += e;
-    }
     double s = 0;
     for (int j = 0; j < 16; j++) s += lane[j];
     return s;
+}
+
+/* out[i] = x[i] >= lo ? e^((x[i] - sub) * mul) : 0, and the sum of out.
+ * Sums are taken per block of SG_EXP_BLOCK elements: within a block over
+ * 16 float lanes (element i in lane i % 16), the lanes then added in order
+ * in double; bsum[b] (when not NULL) receives block b's sum, and the
+ * result is the blocks' sums added in order. Identical on every path. */
+static inline double sg_vexp_sum(const float *x, float *out, int n, float sub, float mul, float lo, double *bsum)
+{
+    double total = 0;
+    for (int b0 = 0; b0 < n; b0 += SG_EXP_BLOCK) {
+        int b1 = n - b0 < SG_EXP_BLOCK ? n : b0 + SG_EXP_BLOCK, i = b0;
+        float lane[16] = {0};
+#if defined(SG_VL)
+        sg_vf acc[16 / SG_VL];
+        for (int j = 0; j < 16 / SG_VL; j++) acc[j] = vf_zero();
+        sg_vf vs = vf_set1(sub), vm = vf_set1(mul), vlo = vf_set1(lo);
+        for (; i + 16 <= b1; i += 16)
+            for (int j = 0; j < 16 / SG_VL; j++) {
+                sg_vf v = vf_load(x + i + j * SG_VL);
+                sg_vf e = sgv_keep_ge(sgv_exp(vf_mul(vf_sub(v, vs), vm)), v, vlo);
+                vf_store(out + i + j * SG_VL, e);
+                acc[j] = vf_add(acc[j], e);
+            }
+        for (int j = 0; j < 16 / SG_VL; j++) vf_store(lane + j * SG_VL, acc[j]);
+#endif
+        for (; i < b1; i++) {
+            float e = x[i] >= lo ? sg_expf((x[i] - sub) * mul) : 0.0f;
+            out[i] = e;
+            lane[i % 16] += e;
+        }
+        double s = sg_lanes_sum(lane);
+        if (bsum) bsum[b0 / SG_EXP_BLOCK] = s;
+        total += s;
+    }
+    return total;
+}
+
+/* Block b's sum of w[] recomputed exactly as sg_vexp_sum forms it. */
+static inline double sg_block_sum(const float *w, int n, int b)
+{
+    float lane[16] = {0};
+    int b0 = b * SG_EXP_BLOCK, b1 = n - b0 < SG_EXP_BLOCK ? n : b0 + SG_EXP_BLOCK;
+    for (int i = b0; i < b1; i++) lane[i % 16] += w[i];
+    return sg_lanes_sum(lane);
 }
 
 /* Does any of the 16 floats at x exceed t? */

@@ -483,23 +483,35 @@ static void test_exact_exp(void)
     x[6] = 0;
     x[7] = -87.0f;
     x[8] = NAN;
-    double sum = sg_vexp_sum(x, out, N, 1.0f, 1.3f), ref = 0;
+    static double bsum[N / 256 + 1];
+    double sum = sg_vexp_sum(x, out, N, 1.0f, 1.3f, -INFINITY, bsum), ref = 0;
     float lane[16] = {0};
-    int same = 1, max_rel_ok = 1;
+    int same = 1, max_rel_ok = 1, same_blocks = 1;
     for (int i = 0; i < N; i++) {
         float e = sg_expf((x[i] - 1.0f) * 1.3f);
         same &= memcmp(&e, &out[i], sizeof e) == 0;
         lane[i % 16] += e;
+        if (i % 256 == 255 || i == N - 1) { /* blocks of 256: lanes in order, in double */
+            double bs = 0;
+            for (int j = 0; j < 16; j++) bs += lane[j], lane[j] = 0;
+            same_blocks &= memcmp(&bs, &bsum[i / 256], sizeof bs) == 0;
+            ref += bs;
+        }
         float a = (x[i] - 1.0f) * 1.3f;
         double ex = exp((double)a);
         if (a >= -87.0f && fabs(e - ex) > 3e-7 * ex) max_rel_ok = 0;
     }
-    for (int j = 0; j < 16; j++) ref += lane[j];
     CHECK_MSG(same, "vector and scalar exponentials differ");
+    CHECK(same_blocks);
     CHECK(memcmp(&sum, &ref, sizeof sum) == 0);
     CHECK(max_rel_ok);
     CHECK(out[5] == 0 && out[8] == 0);
     CHECK(sg_expf(0) == 1.0f);
+    /* with a threshold: below it 0 */
+    sg_vexp_sum(x, out, N, 1.0f, 1.0f, -20.0f, NULL);
+    int thr_ok = 1;
+    for (int i = 0; i < N; i++) thr_ok &= x[i] >= -20.0f ? out[i] == sg_expf(x[i] - 1.0f) : out[i] == 0;
+    CHECK(thr_ok);
     float m = sg_vmax(x, N);
     float mr = -INFINITY;
     for (int i = 0; i < N; i++) mr = x[i] > mr ? x[i] : mr;
