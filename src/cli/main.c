@@ -105,6 +105,8 @@ static void usage(FILE *f)
             "  tensors MODEL [--name NAME -o FILE] list tensors, or dump one as float32\n"
             "  bench -m MODEL [-p 512] [-n 128] [-t N]\n"
             "                                     prompt and decode speed in tokens/s\n"
+            "  serve -m MODEL [--port 8080] [--parallel N] [--ctx N] [-t N]\n"
+            "                                     OpenAI-compatible HTTP server (see serve --help)\n"
             "  train CONFIG [--key value ...]     train or fine-tune (llama, gpt2); mpirun for data-parallel\n"
             "  tokenize -m MODEL [--ids] [--no-bos] [--special] [--stats] < text\n"
             "                                     token ids (and pieces) of UTF-8 text\n"
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(cmd, "tensors")) return cmd_tensors(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "detokenize")) return cmd_detokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);

@@ -1,0 +1,500 @@
+/*
+ * http.c -- libmicrohttpd glue: routing, limits, handlers.
+ *
+ * Threading model: MHD_USE_THREAD_PER_CONNECTION. Each connection has its
+ * own thread, so a handler may block while its request is generated (a
+ * non-streaming answer waits on the request's condvar; a stream's content
+ * callback waits for the next token). The alternative, one polling thread
+ * with suspend/resume, saves threads but needs a wake-up path from the
+ * engine per token and loses disconnect detection while suspended; with a
+ * connection limit (--max-connections) the thread count is bounded anyway,
+ * and the engine thread, not HTTP, is what is scarce.
+ *
+ * Disconnects: waits are 100 ms slices; between slices the handler peeks at
+ * the socket (recv MSG_PEEK) and a closed peer cancels the request, which
+ * makes the engine free the sequence at its next step. A stream's write
+ * failing has the same effect through the response's free callback.
+ *
+ * Limits: bodies over body_max get 413 (from Content-Length at once, or when
+ * a chunked upload crosses it; the rest is discarded, never stored); slow
+ * clients are cut by MHD's connection timeout; the number of connections is
+ * capped; the queue is bounded (503 with Retry-After).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "serve/http.h"
+#include "serve/sse.h"
+
+typedef enum route {
+    R_NONE = 0,
+    R_HEALTH,
+    R_MODELS,
+    R_METRICS,
+    R_CHAT,
+    R_COMPLETIONS,
+} route;
+
+typedef struct conn {
+    route rt;
+    bool responded;
+    bool too_big;
+    char *body;
+    size_t len, cap;
+} conn;
+
+typedef struct stream {
+    srv_server *S;
+    srv_req *r;
+    struct MHD_Connection *c;
+    srv_resp_info ri;
+    srv_buf out;
+    size_t off;
+    int ev_read;
+    size_t text_off;
+    bool started, done;
+} stream;
+
+static enum MHD_Result respond(srv_server *S, struct MHD_Connection *c, int status, const char *ctype, char *body)
+{
+    if (!body) {
+        body = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+        status = 500;
+        ctype = "application/json";
+        if (!body) return MHD_NO;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", ctype);
+    if (status == 503 || status == 429) MHD_add_response_header(r, "Retry-After", "1");
+    if (status == 405) {
+        MHD_add_response_header(r, "Allow", "GET, POST");
+    }
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    srv_metrics_request(S->metrics, status);
+    return ret;
+}
+
+static enum MHD_Result respond_error(srv_server *S, struct MHD_Connection *c, const srv_error *e)
+{
+    return respond(S, c, e->status, "application/json", srv_error_json(e));
+}
+
+static enum MHD_Result respond_json(srv_server *S, struct MHD_Connection *c, int status, cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return respond(S, c, status, "application/json", s);
+}
+
+/* Has the peer closed its end? (Pipelined bytes count as alive.) */
+static bool client_gone(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return false;
+    char b;
+    ssize_t k = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Wait up to 100 ms for news on r; call with r->mu held. */
+static void wait_slice(srv_req *r)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+}
+
+static void resp_info(srv_server *S, srv_req *r, srv_resp_info *ri)
+{
+    memset(ri, 0, sizeof *ri);
+    ri->kind = r->p.kind;
+    snprintf(ri->id, sizeof ri->id, "%s-%llu", r->p.kind == SRV_CHAT ? "chatcmpl" : "cmpl",
+             (unsigned long long)r->id);
+    ri->created = time(NULL);
+    ri->model = S->model_id;
+    ri->text = S->text;
+    ri->reasoning = srv_text_reasoning(S->text);
+    ri->include_usage = r->p.include_usage;
+}
+
+/* ----------------------------------------------------------- streaming */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    stream *st = cls;
+    srv_req *r = st->r;
+    for (;;) {
+        if (st->off < st->out.len) {
+            size_t n = st->out.len - st->off < max ? st->out.len - st->off : max;
+            memcpy(buf, st->out.s + st->off, n);
+            st->off += n;
+            return (ssize_t)n;
+        }
+        if (st->done) return MHD_CONTENT_READER_END_OF_STREAM;
+        st->out.len = st->off = 0;
+        if (!st->started) {
+            st->started = true;
+            if (!srv_format_role_chunk(&st->ri, &st->out)) return MHD_CONTENT_READER_END_WITH_ERROR;
+            continue;
+        }
+        pthread_mutex_lock(&r->mu);
+        while (st->ev_read == r->n_ev && r->state != SRV_DONE) {
+            wait_slice(r);
+            if (st->ev_read == r->n_ev && r->state != SRV_DONE && client_gone(st->c)) {
+                pthread_mutex_unlock(&r->mu);
+                atomic_store(&r->cancelled, true);
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+        }
+        bool ok = true;
+        for (; ok && st->ev_read < r->n_ev; st->ev_read++) {
+            ok = srv_format_event_chunk(&st->ri, r, st->ev_read, st->text_off, &st->out);
+            st->text_off += r->ev[st->ev_read].len;
+        }
+        if (ok && r->state == SRV_DONE) {
+            ok = srv_format_final_chunks(&st->ri, r, &st->out);
+            st->done = true;
+        }
+        pthread_mutex_unlock(&r->mu);
+        if (!ok) {
+            atomic_store(&r->cancelled, true);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+}
+
+static void stream_free(void *cls)
+{
+    stream *st = cls;
+    if (!st->done) atomic_store(&st->r->cancelled, true);
+    atomic_fetch_sub(&st->S->active_streams, 1);
+    srv_req_unref(st->r);
+    free(st->out.s);
+    free(st);
+}
+
+/* ------------------------------------------------------------ generation */
+
+static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, srv_kind kind, const char *body,
+                                       size_t len)
+{
+    srv_request_params p;
+    srv_error e;
+    if (!srv_parse_request(kind, body, len, S->n_vocab, &p, &e)) return respond_error(S, c, &e);
+
+    int32_t *ids = NULL;
+    int n = 0;
+    sg_error err = {0};
+    sg_status st = SG_OK;
+    if (kind == SRV_CHAT) {
+        st = srv_text_chat(S->text, p.messages, p.n_messages, &ids, &n, &err);
+    } else if (p.prompt_text) {
+        st = srv_text_encode(S->text, p.prompt_text, strlen(p.prompt_text), false, &ids, &n, &err);
+    } else {
+        ids = p.prompt_ids;
+        n = p.n_prompt_ids;
+        p.prompt_ids = NULL;
+        p.n_prompt_ids = 0;
+    }
+    const char *param = kind == SRV_CHAT ? "messages" : "prompt";
+    if (st != SG_OK) {
+        srv_request_params_free(&p);
+        srv_error_set(&e, 400, "invalid_request_error", param, NULL, "cannot tokenize the prompt: %s", err.msg);
+        return respond_error(S, c, &e);
+    }
+    if (n == 0) {
+        free(ids);
+        srv_request_params_free(&p);
+        srv_error_set(&e, 400, "invalid_request_error", param, "invalid_value", "the prompt is empty");
+        return respond_error(S, c, &e);
+    }
+    if (n >= S->n_ctx) {
+        free(ids);
+        srv_request_params_free(&p);
+        srv_error_set(&e, 400, "invalid_request_error", param, "context_length_exceeded",
+                      "This model's maximum context length is %d tokens. However, your prompt has %d tokens, "
+                      "which leaves no room for a completion.",
+                      S->n_ctx, n);
+        return respond_error(S, c, &e);
+    }
+    int mt = p.max_tokens;
+    if (mt < 0) {
+        mt = S->n_ctx - n;
+    } else if ((long long)n + mt > S->n_ctx) {
+        free(ids);
+        srv_request_params_free(&p);
+        srv_error_set(&e, 400, "invalid_request_error", "max_tokens", "context_length_exceeded",
+                      "This model's maximum context length is %d tokens. However, you requested %lld tokens "
+                      "(%d in the prompt, %d for the completion). Please reduce the prompt or max_tokens.",
+                      S->n_ctx, (long long)n + mt, n, mt);
+        return respond_error(S, c, &e);
+    }
+    bool stream_mode = p.stream;
+    srv_req *r = srv_sched_request(S->sched, &p, ids, n, mt, &e);
+    if (!r) return respond_error(S, c, &e);
+    if (!srv_sched_submit(S->sched, r)) {
+        srv_req_unref(r);
+        srv_error_set(&e, 503, "server_error", NULL, "overloaded",
+                      atomic_load(&S->stopping) ? "the server is shutting down"
+                                                : "the server is overloaded: too many requests are queued; retry later");
+        return respond_error(S, c, &e);
+    }
+
+    if (stream_mode) {
+        stream *sm = calloc(1, sizeof *sm);
+        if (!sm) {
+            atomic_store(&r->cancelled, true);
+            srv_req_unref(r);
+            return MHD_NO;
+        }
+        atomic_fetch_add(&S->active_streams, 1);
+        sm->S = S;
+        sm->r = r;
+        sm->c = c;
+        resp_info(S, r, &sm->ri);
+        struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, sm,
+                                                                      stream_free);
+        if (!resp) {
+            stream_free(sm);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        srv_metrics_request(S->metrics, 200);
+        return ret;
+    }
+
+    /* non-streaming: wait for the end, watching the client */
+    pthread_mutex_lock(&r->mu);
+    while (r->state != SRV_DONE) {
+        wait_slice(r);
+        if (r->state != SRV_DONE && client_gone(c)) {
+            pthread_mutex_unlock(&r->mu);
+            atomic_store(&r->cancelled, true);
+            srv_req_unref(r);
+            srv_metrics_request(S->metrics, 499);
+            return MHD_NO; /* close the connection */
+        }
+    }
+    enum MHD_Result ret;
+    if (r->err_status) {
+        srv_error_set(&e, r->err_status, r->err_status >= 500 ? "server_error" : "invalid_request_error", NULL,
+                      NULL, "%s", r->err_msg);
+        pthread_mutex_unlock(&r->mu);
+        ret = respond_error(S, c, &e);
+    } else {
+        srv_resp_info ri;
+        resp_info(S, r, &ri);
+        char *body_out = srv_format_response(&ri, r);
+        pthread_mutex_unlock(&r->mu);
+        ret = respond(S, c, 200, "application/json", body_out);
+    }
+    srv_req_unref(r);
+    return ret;
+}
+
+/* ----------------------------------------------------------------- GETs */
+
+static enum MHD_Result handle_models(srv_server *S, struct MHD_Connection *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "object", "list");
+    cJSON *data = cJSON_AddArrayToObject(o, "data");
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "id", S->model_id);
+    cJSON_AddStringToObject(m, "object", "model");
+    cJSON_AddNumberToObject(m, "created", (double)S->created);
+    cJSON_AddStringToObject(m, "owned_by", "stargate");
+    cJSON_AddNumberToObject(m, "max_model_len", S->n_ctx);
+    cJSON_AddItemToArray(data, m);
+    return respond_json(S, c, 200, o);
+}
+
+static enum MHD_Result handle_metrics(srv_server *S, struct MHD_Connection *c)
+{
+    int q, run, used, total;
+    srv_sched_load(S->sched, &q, &run);
+    sg_kv_usage(S->ctx, &used, &total); /* racy read of two ints: fine for a gauge */
+    return respond(S, c, 200, "text/plain; version=0.0.4", srv_metrics_render(S->metrics, q, run, used, total));
+}
+
+/* ---------------------------------------------------------------- MHD */
+
+static route find_route(const char *url, const char **want_method)
+{
+    static const struct {
+        const char *path, *method;
+        route rt;
+    } routes[] = {
+        {"/health", "GET", R_HEALTH},
+        {"/v1/models", "GET", R_MODELS},
+        {"/metrics", "GET", R_METRICS},
+        {"/v1/chat/completions", "POST", R_CHAT},
+        {"/v1/completions", "POST", R_COMPLETIONS},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (!strcmp(url, routes[i].path)) {
+            *want_method = routes[i].method;
+            return routes[i].rt;
+        }
+    return R_NONE;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    srv_server *S = cls;
+    conn *cs = *con_cls;
+    srv_error e;
+    if (!cs) {
+        cs = calloc(1, sizeof *cs);
+        if (!cs) return MHD_NO;
+        *con_cls = cs;
+        const char *want = NULL;
+        cs->rt = find_route(url, &want);
+        bool head_ok = cs->rt != R_NONE && !strcmp(want, "GET") && !strcmp(method, "HEAD");
+        if (cs->rt == R_NONE) {
+            cs->responded = true;
+            srv_error_set(&e, 404, "invalid_request_error", NULL, "not_found", "unknown route %.200s %.200s",
+                          method, url);
+            return respond_error(S, c, &e);
+        }
+        if (strcmp(method, want) && !head_ok) {
+            cs->responded = true;
+            srv_error_set(&e, 405, "invalid_request_error", NULL, "method_not_allowed",
+                          "%.200s takes %s, not %.32s", url, want, method);
+            return respond_error(S, c, &e);
+        }
+        if (!strcmp(want, "POST")) {
+            const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl && strtoull(cl, NULL, 10) > S->p.body_max) {
+                cs->responded = true;
+                srv_error_set(&e, 413, "invalid_request_error", NULL, "request_too_large",
+                              "the request body is %.24s bytes; the limit is %zu", cl, S->p.body_max);
+                return respond_error(S, c, &e);
+            }
+        }
+        return MHD_YES;
+    }
+    if (cs->responded) { /* discard the rest of a refused upload */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (cs->too_big || cs->len + n > S->p.body_max) {
+            cs->too_big = true;
+            free(cs->body);
+            cs->body = NULL;
+            cs->len = cs->cap = 0;
+            return MHD_YES;
+        }
+        if (cs->len + n + 1 > cs->cap) {
+            size_t nc = (cs->len + n + 1) * 2;
+            if (nc > S->p.body_max + 1) nc = S->p.body_max + 1;
+            char *g = realloc(cs->body, nc);
+            if (!g) return MHD_NO;
+            cs->body = g;
+            cs->cap = nc;
+        }
+        memcpy(cs->body + cs->len, upload, n);
+        cs->len += n;
+        return MHD_YES;
+    }
+    cs->responded = true;
+    if (cs->too_big) {
+        srv_error_set(&e, 413, "invalid_request_error", NULL, "request_too_large",
+                      "the request body is over the limit of %zu bytes", S->p.body_max);
+        return respond_error(S, c, &e);
+    }
+    switch (cs->rt) {
+    case R_HEALTH:
+        if (atomic_load(&S->stopping)) {
+            srv_error_set(&e, 503, "server_error", NULL, NULL, "the server is shutting down");
+            return respond_error(S, c, &e);
+        }
+        return respond(S, c, 200, "application/json", strdup("{\"status\":\"ok\"}"));
+    case R_MODELS: return handle_models(S, c);
+    case R_METRICS: return handle_metrics(S, c);
+    case R_CHAT: return handle_generate(S, c, SRV_CHAT, cs->body ? cs->body : "", cs->len);
+    case R_COMPLETIONS: return handle_generate(S, c, SRV_COMPLETION, cs->body ? cs->body : "", cs->len);
+    case R_NONE: break;
+    }
+    return MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    conn *cs = *con_cls;
+    if (!cs) return;
+    free(cs->body);
+    free(cs);
+    *con_cls = NULL;
+}
+
+sg_status srv_http_start(srv_server *S, sg_error *err)
+{
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)S->p.port);
+    if (inet_pton(AF_INET, S->p.host, &addr.sin_addr) != 1) {
+        err->code = SG_ERR_INVALID;
+        snprintf(err->msg, sizeof err->msg, "--host '%s' is not an IPv4 address", S->p.host);
+        return SG_ERR_INVALID;
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
+    if (!S->p.quiet) flags |= MHD_USE_ERROR_LOG;
+    S->daemon = MHD_start_daemon(flags, (uint16_t)S->p.port, NULL, NULL, on_request, S, MHD_OPTION_SOCK_ADDR,
+                                 (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned)S->p.http_timeout, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned)S->p.max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, S,
+                                 MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+    if (!S->daemon) {
+        err->code = SG_ERR_IO;
+        snprintf(err->msg, sizeof err->msg, "cannot listen on %s:%d (%s)", S->p.host, S->p.port, strerror(errno));
+        return SG_ERR_IO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(S->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    S->port = di ? di->port : S->p.port;
+    return SG_OK;
+}
+
+void srv_http_quiesce(srv_server *S)
+{
+    if (S->daemon) {
+        MHD_socket fd = MHD_quiesce_daemon(S->daemon);
+        if (fd != MHD_INVALID_SOCKET) close(fd);
+    }
+}
+
+void srv_http_stop(srv_server *S)
+{
+    if (S->daemon) MHD_stop_daemon(S->daemon);
+    S->daemon = NULL;
+}
