@@ -429,6 +429,69 @@ sg_status sg_train_run(const sg_train_config *c, sg_error *err);
 sg_status sg_shard_write(const char *path, const uint32_t *tokens, const uint8_t *mask, uint64_t n,
                          uint32_t vocab_size, sg_error *err);
 
+/* ---------------------------------------------------------------- chat templates */
+
+/* A chat template: the Jinja program a model ships to turn a conversation
+ * into its prompt. The engine implements the Jinja2 subset chat templates
+ * use and renders byte-identically to Python's Jinja2 as Hugging Face
+ * transformers configures it (trim_blocks, lstrip_blocks, loop controls,
+ * tojson without HTML escaping, raise_exception, strftime_now). Unsupported
+ * constructs and template errors fail with "template line N: ...". A
+ * compiled template is read-only while rendering: share it across threads. */
+typedef struct sg_template sg_template;
+
+typedef struct sg_template_opts {
+    int64_t now;        /* strftime_now() formats this Unix time (local zone); 0 = the clock */
+    size_t max_output;  /* bytes of output and of any string; 0 = 64 MiB + 8 x context size */
+    uint64_t max_steps; /* evaluation steps; 0 = 50 M + 64 x context size */
+    size_t max_memory;  /* bytes of live values; 0 = 256 MiB + 32 x context size */
+    int max_depth;      /* nesting of evaluation, macro recursion included; 0 = 500 */
+} sg_template_opts;
+
+sg_status sg_template_compile(const char *src, sg_template **out, sg_error *err);
+/* Render with the variables of context_json (a JSON object; NULL = none).
+ * *out is a NUL-terminated heap string (free()). opts may be NULL. */
+sg_status sg_template_apply(const sg_template *t, const char *context_json, const sg_template_opts *opts,
+                            char **out, sg_error *err);
+void sg_template_free(sg_template *t);
+/* Compile, render once and free. */
+sg_status sg_template_render(const char *src, const char *context_json, char **out, sg_error *err);
+
+/* The template for models that ship none: ChatML
+ * ("<|im_start|>ROLE\nCONTENT<|im_end|>\n" per message, then
+ * "<|im_start|>assistant\n" when add_generation_prompt). */
+extern const char sg_template_chatml[];
+
+/* The context transformers' apply_chat_template gives a template:
+ * conversation_json is a list of messages or an object {"messages": [...],
+ * "tools": [...], other variables...}; tools_json (a list, may be NULL)
+ * overrides "tools"; bos/eos (may be NULL) become bos_token/eos_token.
+ * "tools" is only defined when given. *context_json is a heap string. */
+sg_status sg_chat_context(const char *conversation_json, const char *tools_json, bool add_generation_prompt,
+                          const char *bos_token, const char *eos_token, char **context_json, sg_error *err);
+
+/* Streaming split of generated text into reasoning (<think>...</think>) and
+ * answer. Feed text pieces as they are decoded (tags may be split across
+ * pieces); each call gives the new reasoning and content text. A think
+ * block is recognized only at the start of the output, or the output
+ * starts inside one when the prompt opened it (in_reasoning). Whitespace
+ * right after </think> is dropped. */
+typedef struct sg_reasoning sg_reasoning;
+typedef struct sg_reasoning_delta {
+    const char *reasoning; /* valid until the next call on the splitter */
+    size_t reasoning_len;
+    const char *content;
+    size_t content_len;
+} sg_reasoning_delta;
+
+sg_reasoning *sg_reasoning_new(bool in_reasoning);
+void sg_reasoning_feed(sg_reasoning *r, const char *piece, size_t n, sg_reasoning_delta *d);
+/* End of output: release text held back as a possible partial tag. */
+void sg_reasoning_finish(sg_reasoning *r, sg_reasoning_delta *d);
+void sg_reasoning_free(sg_reasoning *r);
+/* Does a rendered prompt end inside an open <think> block? */
+bool sg_reasoning_prompt_opens(const char *prompt);
+
 #ifdef __cplusplus
 }
 #endif

@@ -107,6 +107,8 @@ static void usage(FILE *f)
             "                                     prompt and decode speed in tokens/s\n"
             "  serve -m MODEL [--port 8080] [--parallel N] [--ctx N] [-t N]\n"
             "                                     OpenAI-compatible HTTP server (see serve --help)\n"
+            "  template -m MODEL --messages FILE [--add-generation-prompt] [--tools FILE] [--template FILE]\n"
+            "                                     render a conversation with the chat template\n"
             "  train CONFIG [--key value ...]     train or fine-tune (llama, gpt2); mpirun for data-parallel\n"
             "  tokenize -m MODEL [--ids] [--no-bos] [--special] [--stats] < text\n"
             "                                     token ids (and pieces) of UTF-8 text\n"
@@ -141,6 +143,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "tensors")) return cmd_tensors(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "template")) return cmd_template(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "detokenize")) return cmd_detokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
