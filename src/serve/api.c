@@ -86,6 +86,19 @@ bool srv_utf8_valid(const char *str, size_t n)
     return true;
 }
 
+/* Does the body escape a NUL character (\u0000)? cJSON would cut the string
+ * there silently; we refuse instead. */
+static bool has_nul_escape(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (s[i] != '\\' || s[i + 1] != 'u' || memcmp(s + i + 2, "0000", 4)) continue;
+        size_t k = 0; /* backslashes before this one: odd means it is escaped itself */
+        while (k < i && s[i - 1 - k] == '\\') k++;
+        if (k % 2 == 0) return true;
+    }
+    return false;
+}
+
 /* Deepest nesting of brackets outside strings; stops counting past limit.
  * cJSON recurses once per level, so we refuse deep bodies before parsing. */
 static int json_depth(const char *s, size_t n, int limit)
@@ -530,6 +543,11 @@ bool srv_parse_request(srv_kind kind, const char *body, size_t len, int n_vocab,
     if (json_depth(body, len, SRV_MAX_DEPTH) > SRV_MAX_DEPTH) {
         srv_error_set(e, 400, "invalid_request_error", NULL, "invalid_json",
                       "the request body is nested more than %d levels deep", SRV_MAX_DEPTH);
+        return false;
+    }
+    if (has_nul_escape(body, len)) {
+        srv_error_set(e, 400, "invalid_request_error", NULL, "invalid_value",
+                      "the request contains a NUL character (\\u0000), which is not accepted in text");
         return false;
     }
     cJSON *root = cJSON_ParseWithLength(body, len);
