@@ -204,8 +204,9 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
     int n = 0;
     sg_error err = {0};
     sg_status st = SG_OK;
+    bool in_reasoning = false;
     if (kind == SRV_CHAT) {
-        st = srv_text_chat(S->text, p.messages, p.n_messages, &ids, &n, &err);
+        st = srv_text_chat(S->text, p.messages, p.n_messages, &ids, &n, &in_reasoning, &err);
     } else if (p.prompt_text) {
         st = srv_text_encode(S->text, p.prompt_text, strlen(p.prompt_text), false, &ids, &n, &err);
     } else {
@@ -248,7 +249,7 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
         return respond_error(S, c, &e);
     }
     bool stream_mode = p.stream;
-    srv_req *r = srv_sched_request(S->sched, &p, ids, n, mt, &e);
+    srv_req *r = srv_sched_request(S->sched, &p, ids, n, mt, in_reasoning, &e);
     if (!r) return respond_error(S, c, &e);
     if (!srv_sched_submit(S->sched, r)) {
         srv_req_unref(r);

@@ -87,6 +87,7 @@ void srv_req_unref(srv_req *r)
     srv_detok_free(r->detok);
     sg_stop_free(r->stop);
     srv_jsonc_free(r->jc);
+    sg_reasoning_free(r->rs);
     free(r->text);
     free(r->ev);
     free(r->lps);
@@ -96,7 +97,7 @@ void srv_req_unref(srv_req *r)
 }
 
 srv_req *srv_sched_request(srv_sched *s, srv_request_params *p, int32_t *prompt, int n_prompt, int max_tokens,
-                           srv_error *e)
+                           bool in_reasoning, srv_error *e)
 {
     static atomic_uint_fast64_t next_id = 1;
     srv_req *r = calloc(1, sizeof *r);
@@ -127,7 +128,7 @@ srv_req *srv_sched_request(srv_sched *s, srv_request_params *p, int32_t *prompt,
     r->stop = sg_stop_new((const char *const *)r->p.stops, r->p.n_stops);
     if (!r->detok || !r->stop) goto oom;
     if (r->p.json_mode && !(r->jc = srv_jsonc_new(s->text, s->n_vocab))) goto oom;
-    r->think = srv_text_reasoning(s->text) && r->p.kind == SRV_CHAT ? 1 : 0;
+    if (r->p.kind == SRV_CHAT && !(r->rs = sg_reasoning_new(in_reasoning))) goto oom;
     return r;
 oom:
     if (r) {
@@ -188,66 +189,24 @@ static void emit(srv_req *r, const char *txt, size_t len, bool reasoning, const 
     pthread_mutex_unlock(&r->mu);
 }
 
-/* Route text after stop strings: reasoning (<think> ... </think>) or content. */
+/* Route text after stop strings: reasoning (<think> ... </think>, chat
+ * only) or content. The token's log-probabilities go with the last event. */
 static void route(srv_req *r, const char *txt, size_t len, const sg_sample_info *info, bool final)
 {
-    static const char close_tag[] = "</think>";
-    const size_t ct = sizeof close_tag - 1;
-    if (r->think != 1) {
-        if (r->think == 2 && r->think_len == 0) {
-            /* drop the newlines right after </think> */
-            while (len && (*txt == '\n')) txt++, len--;
-            if (len) r->think_len = 1; /* content started */
-        }
+    if (!r->rs) {
         emit(r, txt, len, false, info);
         return;
     }
-    /* inside <think>: hold back a possible partial "</think>" */
-    char tmp[256];
-    size_t held = r->think_len;
-    while (len || final) {
-        size_t take = len < sizeof tmp - held ? len : sizeof tmp - held;
-        memcpy(tmp, r->think_buf, held);
-        memcpy(tmp + held, txt, take);
-        size_t n = held + take;
-        txt += take;
-        len -= take;
-        char *hit = NULL;
-        for (size_t i = 0; i + ct <= n; i++)
-            if (!memcmp(tmp + i, close_tag, ct)) {
-                hit = tmp + i;
-                break;
-            }
-        if (hit) {
-            emit(r, tmp, (size_t)(hit - tmp), true, NULL);
-            r->think = 2;
-            r->think_len = 0;
-            size_t rest = n - (size_t)(hit - tmp) - ct;
-            char after[256];
-            memcpy(after, hit + ct, rest);
-            const char *a = after;
-            while (rest && *a == '\n') a++, rest--;
-            /* what follows (and the remaining input) is content */
-            if (rest) r->think_len = 1;
-            emit(r, a, rest, false, len ? NULL : info);
-            if (len) route(r, txt, len, info, final);
-            return;
-        }
-        size_t keep = 0;
-        if (!final)
-            for (size_t k = ct - 1; k > 0; k--)
-                if (k <= n && !memcmp(tmp + n - k, close_tag, k)) {
-                    keep = k;
-                    break;
-                }
-        emit(r, tmp, n - keep, true, len ? NULL : info);
-        info = len ? info : NULL;
-        memcpy(r->think_buf, tmp + n - keep, keep);
-        r->think_len = keep;
-        held = keep;
-        if (!len) break;
+    sg_reasoning_delta d = {0};
+    if (len) sg_reasoning_feed(r->rs, txt, len, &d);
+    if (final) {
+        emit(r, d.reasoning, d.reasoning_len, true, NULL);
+        emit(r, d.content, d.content_len, false, NULL);
+        sg_reasoning_finish(r->rs, &d);
     }
-    if (info) emit(r, "", 0, true, info);
+    bool has_content = d.content_len > 0;
+    emit(r, d.reasoning, d.reasoning_len, true, has_content ? NULL : info);
+    emit(r, d.content, d.content_len, false, has_content ? info : NULL);
 }
 
 static void push_text(srv_req *r, const char *piece, size_t len, const sg_sample_info *info)

@@ -127,7 +127,7 @@ sg_status srv_text_encode(const srv_text *t, const char *s, size_t n, bool speci
 /* Render chat messages into prompt tokens (template scaffold parsed with
  * special tokens, message contents never). */
 sg_status srv_text_chat(const srv_text *t, const srv_message *msgs, int n, int32_t **ids, int *n_ids,
-                        sg_error *err);
+                        bool *in_reasoning, sg_error *err);
 bool srv_text_is_eog(const srv_text *t, int32_t id);
 /* The bytes of one token (for logprobs); buf is used when nothing is stored. */
 const char *srv_text_piece(const srv_text *t, int32_t id, char *buf, size_t cap, size_t *len);
@@ -176,9 +176,7 @@ typedef struct srv_req {
     sg_sampler *sampler;
     srv_detok *detok;
     sg_stop *stop;
-    int think;                 /* reasoning split: 0 off, 1 inside, 2 after */
-    char think_buf[16];
-    size_t think_len;
+    sg_reasoning *rs;          /* chat: <think> splitter                    */
     struct srv_jsonc *jc;      /* JSON mode constraint, or NULL             */
 
     /* shared with the handler, under mu */
@@ -215,7 +213,7 @@ sg_status srv_sched_start(srv_sched *s, int n_vocab, sg_error *err);
 /* A request ready to queue; takes the contents of *p and the malloc'd prompt
  * (even on failure). NULL with *e filled on bad sampling parameters or OOM. */
 srv_req *srv_sched_request(srv_sched *s, srv_request_params *p, int32_t *prompt, int n_prompt, int max_tokens,
-                           srv_error *e);
+                           bool in_reasoning, srv_error *e);
 /* Queue a request (takes a reference). false: queue full or stopping. */
 bool srv_sched_submit(srv_sched *s, srv_req *r);
 /* Stop admitting; fail queued requests; running ones get `grace` seconds. */

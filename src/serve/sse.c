@@ -178,7 +178,9 @@ char *srv_format_response(const srv_resp_info *ri, const srv_req *r)
         cJSON *m = cJSON_AddObjectToObject(c, "message");
         cJSON_AddStringToObject(m, "role", "assistant");
         cJSON_AddStringToObject(m, "content", content ? content : "");
-        if (ri->reasoning) {
+        bool any = ri->reasoning;
+        for (int i = 0; i < r->n_ev && !any; i++) any = r->ev[i].reasoning && r->ev[i].len;
+        if (any) {
             char *rs = gather(r, 0, r->n_ev, true);
             cJSON_AddStringToObject(m, "reasoning_content", rs ? rs : "");
             free(rs);

@@ -8,14 +8,20 @@
  * "<tN>", which is exactly what the generated test models' dummy vocabulary
  * spells, so every endpoint can be exercised end to end.
  *
- * Chat prompts are rendered in ChatML (<|im_start|>role\n...<|im_end|>\n),
- * the format of the Qwen family, until the Jinja chat templates are wired in.
- * The scaffold is encoded with control tokens recognised, message contents
- * without (user text can never forge a turn boundary).
+ * Chat prompts are rendered with the model's own Jinja chat template
+ * (src/chat; ChatML when the model ships none). Message contents must never
+ * be able to forge a turn boundary, so the template is rendered with each
+ * content replaced by a sentinel; the text between sentinels (the template's
+ * scaffold) is encoded with control tokens recognised, the contents without.
+ * A template that transforms contents beyond recognition (a sentinel not
+ * found exactly once) falls back to rendering the real text and encoding it
+ * whole with control tokens, as llama.cpp's server does.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "base/error.h"
 #include "serve/serve.h"
@@ -27,6 +33,8 @@
 struct srv_text {
     int n_vocab;
     bool reasoning;
+    sg_template *tmpl;
+    char *bos, *eos;
 #ifdef SG_SERVE_HAVE_TOKENIZER
     sg_tokenizer *tok;
 #endif
@@ -53,7 +61,20 @@ sg_status srv_text_new(sg_model *m, srv_text **out, sg_error *err)
         /* a model without a vocabulary still serves token ids */
         t->tok = NULL;
     }
+    if (t->tok) {
+        size_t n;
+        int32_t b = sg_token_bos(t->tok), e = sg_token_eos(t->tok);
+        if (b >= 0) t->bos = strdup(sg_token_text(t->tok, b, &n));
+        if (e >= 0) t->eos = strdup(sg_token_text(t->tok, e, &n));
+    }
 #endif
+    if (sg_template_compile(tmpl ? tmpl : sg_template_chatml, &t->tmpl, &e2) != SG_OK) {
+        fprintf(stderr, "stargate: the model's chat template does not compile (%s); using ChatML\n", e2.msg);
+        if (sg_template_compile(sg_template_chatml, &t->tmpl, err) != SG_OK) {
+            srv_text_free(t);
+            return err ? err->code : SG_ERR_INVALID;
+        }
+    }
     *out = t;
     return SG_OK;
 }
@@ -64,6 +85,9 @@ void srv_text_free(srv_text *t)
 #ifdef SG_SERVE_HAVE_TOKENIZER
     sg_tokenizer_free(t->tok);
 #endif
+    sg_template_free(t->tmpl);
+    free(t->bos);
+    free(t->eos);
     free(t);
 }
 
@@ -131,22 +155,78 @@ static sg_status append(const srv_text *t, const char *s, bool special, int32_t 
     return SG_OK;
 }
 
-sg_status srv_text_chat(const srv_text *t, const srv_message *msgs, int n, int32_t **ids, int *n_ids,
-                        sg_error *err)
+#define SENTINEL "\x01sg-content-%d\x01"
+
+/* Render the template over msgs; contents replaced by sentinels when
+ * sentinel is true. *out is a heap string. */
+static sg_status render(const srv_text *t, const srv_message *msgs, int n, bool sentinel, char **out, sg_error *err)
 {
+    cJSON *arr = cJSON_CreateArray();
+    char buf[48];
+    for (int i = 0; i < n; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", msgs[i].role);
+        snprintf(buf, sizeof buf, SENTINEL, i);
+        cJSON_AddStringToObject(m, "content", sentinel ? buf : msgs[i].content);
+        cJSON_AddItemToArray(arr, m);
+    }
+    char *conv = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    if (!conv) return sg_fail(err, SG_ERR_NOMEM, "out of memory");
+    char *ctx = NULL;
+    sg_status st = sg_chat_context(conv, NULL, true, t->bos, t->eos, &ctx, err);
+    free(conv);
+    if (st == SG_OK) st = sg_template_apply(t->tmpl, ctx, NULL, out, err);
+    free(ctx);
+    return st;
+}
+
+sg_status srv_text_chat(const srv_text *t, const srv_message *msgs, int n, int32_t **ids, int *n_ids,
+                        bool *in_reasoning, sg_error *err)
+{
+    char *prompt = NULL;
+    sg_status st = render(t, msgs, n, true, &prompt, err);
+    if (st != SG_OK) return st;
+    /* every sentinel exactly once, in order? */
+    bool split = true;
+    const char *p = prompt;
+    char buf[48];
+    for (int i = 0; i < n && split; i++) {
+        snprintf(buf, sizeof buf, SENTINEL, i);
+        const char *hit = strstr(p, buf);
+        if (!hit || strstr(hit + 1, buf)) split = false;
+        else p = hit + strlen(buf);
+    }
     int32_t *v = NULL;
     int k = 0, cap = 0;
-    sg_status st = SG_OK;
-    char head[64];
-    for (int i = 0; i < n && st == SG_OK; i++) {
-        const char *role = strcmp(msgs[i].role, "developer") ? msgs[i].role : "system";
-        snprintf(head, sizeof head, "<|im_start|>%s\n", role);
-        st = append(t, head, true, &v, &k, &cap, err);
-        if (st == SG_OK) st = append(t, msgs[i].content, false, &v, &k, &cap, err);
-        if (st == SG_OK) st = append(t, "<|im_end|>\n", true, &v, &k, &cap, err);
+    if (split) {
+        p = prompt;
+        for (int i = 0; i <= n && st == SG_OK; i++) {
+            const char *hit = NULL;
+            if (i < n) {
+                snprintf(buf, sizeof buf, SENTINEL, i);
+                hit = strstr(p, buf);
+            }
+            size_t len = hit ? (size_t)(hit - p) : strlen(p);
+            char *part = strndup(p, len);
+            if (!part) st = sg_fail(err, SG_ERR_NOMEM, "out of memory");
+            if (st == SG_OK) st = append(t, part, true, &v, &k, &cap, err);
+            free(part);
+            if (st == SG_OK && i < n) st = append(t, msgs[i].content, false, &v, &k, &cap, err);
+            if (hit) p = hit + strlen(buf);
+        }
+        /* the real prompt text, for the reasoning check below */
+        free(prompt);
+        prompt = NULL;
+        if (st == SG_OK) st = render(t, msgs, n, false, &prompt, err);
+    } else {
+        free(prompt);
+        prompt = NULL;
+        st = render(t, msgs, n, false, &prompt, err);
+        if (st == SG_OK) st = append(t, prompt, true, &v, &k, &cap, err);
     }
-    if (st == SG_OK) st = append(t, t->reasoning ? "<|im_start|>assistant\n<think>\n" : "<|im_start|>assistant\n",
-                                 true, &v, &k, &cap, err);
+    if (st == SG_OK) *in_reasoning = sg_reasoning_prompt_opens(prompt);
+    free(prompt);
     if (st != SG_OK) {
         free(v);
         return st;

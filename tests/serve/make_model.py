@@ -58,7 +58,9 @@ def main():
 
     def add_string(self, key, v):
         if key == "tokenizer.chat_template" and reasoning:
-            v = v + "{# <think> #}"
+            # a reasoning model's template: the answer opens inside <think>
+            v = ("{%- for m in messages %}{{- '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
+                 "{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think>\\n' }}{%- endif %}")
         return orig_add_string(self, key, v)
 
     gguf_writer.GGUFWriter.add_array = add_array

@@ -157,7 +157,7 @@ def stream_text(chunks, key="content"):
     for c in chunks:
         for ch in c.get("choices", []):
             d = ch.get("delta", ch)
-            v = d.get(key if "delta" in ch else "text")
+            v = d.get(key) if "delta" in ch else d.get("text")
             if v:
                 out.append(v)
     return "".join(out)
@@ -526,7 +526,29 @@ def case_load():
     s.stop()
 
 
-CASES = {"api": case_api, "errors": case_errors, "determinism": case_determinism, "cancel": case_cancel,
+def case_reasoning():
+    global MODEL
+    d = tempfile.mkdtemp(prefix="sg-serve-r-")
+    MODEL = os.path.join(d, "r.gguf")
+    subprocess.check_call([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "make_model.py"),
+                           MODEL, "--seed", "9", "--reasoning"])
+    s = Server()
+    st, r = s.post("/v1/chat/completions", chat("why?", max_tokens=8))
+    m = r["choices"][0]["message"]
+    check(st == 200 and len(m.get("reasoning_content", "")) > 0, "reasoning_content present: %r" % m)
+    st, ch, done = s.stream("/v1/chat/completions", chat("why?", max_tokens=8, stream=True))
+    check(done and stream_text(ch, "reasoning_content") == m["reasoning_content"] and
+          stream_text(ch) == m["content"], "streamed reasoning == non-streamed")
+    # user text cannot forge control tokens: "<|im_end|>" in content is plain text
+    st, r1 = s.post("/v1/chat/completions", chat("<|im_end|>", max_tokens=1))
+    st, r2 = s.post("/v1/chat/completions", chat("", max_tokens=1))
+    check(r1["usage"]["prompt_tokens"] == r2["usage"]["prompt_tokens"] + len("<|im_end|>"),
+          "control-token text in a message is encoded as bytes: %d vs %d" % (r1["usage"]["prompt_tokens"],
+                                                                            r2["usage"]["prompt_tokens"]))
+    s.stop()
+
+
+CASES = {"reasoning": case_reasoning, "api": case_api, "errors": case_errors, "determinism": case_determinism, "cancel": case_cancel,
          "shutdown": case_shutdown, "slowloris": case_slowloris, "load": case_load}
 
 if __name__ == "__main__":
