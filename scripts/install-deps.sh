@@ -13,9 +13,26 @@ PACKAGES=(
   python3 python3-numpy python3-torch python3-jinja2
   # fuzzing (libFuzzer) and sanitizers
   clang libclang-rt-14-dev
+  # serving: HTTP library; curl and Node.js for the client tests
+  libmicrohttpd-dev curl nodejs
   # terminal chat end-to-end tests
   tmux
 )
+
+# The serving tests' official OpenAI client (npm "openai", pinned by
+# tests/serve/js/package-lock.json). npm comes with NodeSource's nodejs; on
+# Debian's it is a package of its own.
+serve_js() {
+  local js
+  js="$(dirname "$0")/../tests/serve/js"
+  [ -f "$js/package-lock.json" ] && [ ! -d "$js/node_modules/openai" ] || return 0
+  if ! command -v npm >/dev/null; then
+    ${SUDO:-} apt-get install -y -qq --no-install-recommends npm || return 0
+  fi
+  echo "stargate: npm ci --prefix tests/serve/js (openai client for the serving tests)"
+  npm ci --prefix "$js" --no-audit --no-fund --loglevel=error ||
+    echo "stargate: npm ci failed; the serve.openai_js test will be skipped"
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,6 +41,7 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  serve_js
   exit 0
 fi
 echo "stargate: installing Debian packages: ${missing[*]}"
@@ -32,3 +50,4 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+serve_js
