@@ -8,8 +8,9 @@
  * gradients of parameters used twice (tied embeddings) and of several
  * micro-batches (accumulation) add up without extra buffers.
  *
- * Matrix products go to OpenBLAS (cblas_sgemm, multi-threaded by OpenBLAS);
- * attention and the cross-entropy run their rows on the shared sg_pool.
+ * Matrix products are tiles of single-threaded OpenBLAS sgemm on the shared
+ * sg_pool (as tensor/matmul.c does for inference); attention and the
+ * cross-entropy run their rows on the same pool.
  * Every reduction has a fixed order, so results do not depend on thread
  * timing: a run is deterministic for a given seed, thread count and world
  * size.
@@ -134,30 +135,69 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 
 /* ---------------------------------------------------------------- matmul */
 
-/* out (N,OC) = inp (N,IC) . w (OC,IC)^T (+ bias (OC)) */
-void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int IC, int OC)
+/* The products run as tiles on the shared pool, each tile one
+ * single-threaded cblas_sgemm (OpenBLAS is set to one thread): rows of the
+ * output for out and dinp, rows of dW for the weight gradient. Tiles are a
+ * function of the shape and the thread count only, so every element is
+ * computed the same way on every run. */
+typedef struct mm_job {
+    float *out;
+    const float *a, *b;
+    int M, N, K, rows_per_task;
+    bool trans_a, trans_b;
+    float beta;
+    int lda, ldb, ldc;
+} mm_job;
+
+/* Task: rows [r0, r1) of out (M, N) = op(a) (M, K) . op(b) (K, N) + beta out */
+static void mm_task(void *arg, int task, int thread)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC, 0.0f, out, OC);
+    const mm_job *j = arg;
+    int r0 = task * j->rows_per_task, r1 = r0 + j->rows_per_task < j->M ? r0 + j->rows_per_task : j->M;
+    const float *a = j->trans_a ? j->a + r0 : j->a + (size_t)r0 * j->lda;
+    cblas_sgemm(CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans, j->trans_b ? CblasTrans : CblasNoTrans,
+                r1 - r0, j->N, j->K, 1.0f, a, j->lda, j->b, j->ldb, j->beta, j->out + (size_t)r0 * j->ldc, j->ldc);
+}
+
+static void mm_run(sg_pool *pool, mm_job *j)
+{
+    int T = sg_pool_size(pool), tasks = T == 1 ? 1 : 4 * T;
+    if (tasks > j->M / 16) tasks = j->M / 16 > 0 ? j->M / 16 : 1;
+    j->rows_per_task = (j->M + tasks - 1) / tasks;
+    sg_pool_run(pool, mm_task, j, (j->M + j->rows_per_task - 1) / j->rows_per_task);
+}
+
+/* out (N,OC) = inp (N,IC) . w (OC,IC)^T (+ bias (OC)) */
+void matmul_forward(sg_pool *pool, float *out, const float *inp, const float *w, const float *bias, int N, int IC,
+                    int OC)
+{
+    mm_job j = {.out = out, .a = inp, .b = w, .M = N, .N = OC, .K = IC, .trans_b = true, .lda = IC, .ldb = IC,
+                .ldc = OC};
+    mm_run(pool, &j);
     if (bias)
         for (int n = 0; n < N; n++) {
             float *o = out + (size_t)n * OC;
-            for (int j = 0; j < OC; j++) o[j] += bias[j];
+            for (int k = 0; k < OC; k++) o[k] += bias[k];
         }
 }
 
 /* dinp (N,IC) (+)= dout (N,OC) . w (OC,IC); dw (OC,IC) += dout^T . inp;
  * dbias (OC) += column sums of dout */
-void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp, const float *w, int N,
-                     int IC, int OC, bool accumulate_dinp)
+void matmul_backward(sg_pool *pool, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                     const float *w, int N, int IC, int OC, bool accumulate_dinp)
 {
-    if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC,
-                    accumulate_dinp ? 1.0f : 0.0f, dinp, IC);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
+    if (dinp) {
+        mm_job j = {.out = dinp, .a = dout, .b = w, .M = N, .N = IC, .K = OC, .beta = accumulate_dinp ? 1.0f : 0.0f,
+                    .lda = OC, .ldb = IC, .ldc = IC};
+        mm_run(pool, &j);
+    }
+    mm_job g = {.out = dw, .a = dout, .b = inp, .M = OC, .N = IC, .K = N, .trans_a = true, .beta = 1.0f, .lda = OC,
+                .ldb = IC, .ldc = IC};
+    mm_run(pool, &g);
     if (dbias)
         for (int n = 0; n < N; n++) {
             const float *d = dout + (size_t)n * OC;
-            for (int j = 0; j < OC; j++) dbias[j] += d[j];
+            for (int k = 0; k < OC; k++) dbias[k] += d[k];
         }
 }
 

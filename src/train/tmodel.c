@@ -372,36 +372,36 @@ double sg_tmodel_forward(sg_tmodel *m, const int32_t *inp, const int32_t *tgt, c
 
         if (gpt2) layernorm_forward(ln1, ln1_mean, ln1_rstd, x, sg_tp(m, P_LN1W) + lC, sg_tp(m, P_LN1B) + lC, N, C, s->eps);
         else rmsnorm_forward(ln1, ln1_rstd, x, sg_tp(m, P_LN1W) + lC, N, C, s->eps);
-        matmul_forward(q, ln1, sg_tp(m, P_WQ) + lQ * C, gpt2 ? sg_tp(m, P_BQ) + lQ : NULL, N, C, QD);
-        matmul_forward(k, ln1, sg_tp(m, P_WK) + lKV * C, gpt2 ? sg_tp(m, P_BK) + lKV : NULL, N, C, KVD);
-        matmul_forward(v, ln1, sg_tp(m, P_WV) + lKV * C, gpt2 ? sg_tp(m, P_BV) + lKV : NULL, N, C, KVD);
+        matmul_forward(m->pool, q, ln1, sg_tp(m, P_WQ) + lQ * C, gpt2 ? sg_tp(m, P_BQ) + lQ : NULL, N, C, QD);
+        matmul_forward(m->pool, k, ln1, sg_tp(m, P_WK) + lKV * C, gpt2 ? sg_tp(m, P_BK) + lKV : NULL, N, C, KVD);
+        matmul_forward(m->pool, v, ln1, sg_tp(m, P_WV) + lKV * C, gpt2 ? sg_tp(m, P_BV) + lKV : NULL, N, C, KVD);
         if (!gpt2) {
             rope_forward(q, m->rope_cs, N, T, s->H, s->D);
             rope_forward(k, m->rope_cs, N, T, s->KV, s->D);
         }
         attention_forward(m, atty, att, q, k, v, B, T);
-        matmul_forward(res1, atty, sg_tp(m, P_WO) + lC * QD, gpt2 ? sg_tp(m, P_BO) + lC : NULL, N, QD, C);
+        matmul_forward(m->pool, res1, atty, sg_tp(m, P_WO) + lC * QD, gpt2 ? sg_tp(m, P_BO) + lC : NULL, N, QD, C);
         for (size_t i = 0; i < NC; i++) res1[i] += x[i];
 
         if (gpt2) layernorm_forward(ln2, ln2_mean, ln2_rstd, res1, sg_tp(m, P_LN2W) + lC, sg_tp(m, P_LN2B) + lC, N, C, s->eps);
         else rmsnorm_forward(ln2, ln2_rstd, res1, sg_tp(m, P_LN2W) + lC, N, C, s->eps);
         if (gpt2) {
-            matmul_forward(fc_up, ln2, sg_tp(m, P_WUP) + lF * C, sg_tp(m, P_BUP) + lF, N, C, F);
+            matmul_forward(m->pool, fc_up, ln2, sg_tp(m, P_WUP) + lF * C, sg_tp(m, P_BUP) + lF, N, C, F);
             gelu_forward(fc_act, fc_up, NF);
         } else {
             float *fc_gate = a->fc_gate + l * NF;
-            matmul_forward(fc_gate, ln2, sg_tp(m, P_WGATE) + lF * C, NULL, N, C, F);
-            matmul_forward(fc_up, ln2, sg_tp(m, P_WUP) + lF * C, NULL, N, C, F);
+            matmul_forward(m->pool, fc_gate, ln2, sg_tp(m, P_WGATE) + lF * C, NULL, N, C, F);
+            matmul_forward(m->pool, fc_up, ln2, sg_tp(m, P_WUP) + lF * C, NULL, N, C, F);
             swiglu_forward(fc_act, fc_gate, fc_up, NF);
         }
-        matmul_forward(res2, fc_act, sg_tp(m, P_WDOWN) + lC * F, gpt2 ? sg_tp(m, P_BDOWN) + lC : NULL, N, F, C);
+        matmul_forward(m->pool, res2, fc_act, sg_tp(m, P_WDOWN) + lC * F, gpt2 ? sg_tp(m, P_BDOWN) + lC : NULL, N, F, C);
         for (size_t i = 0; i < NC; i++) res2[i] += res1[i];
     }
     const float *xL = a->res2 + (size_t)(s->L - 1) * NC;
     if (gpt2) layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, xL, sg_tp(m, P_LNFW), sg_tp(m, P_LNFB), N, C, s->eps);
     else rmsnorm_forward(a->lnf, a->lnf_rstd, xL, sg_tp(m, P_LNFW), N, C, s->eps);
     const float *head = s->tied ? sg_tp(m, P_WTE) : sg_tp(m, P_HEAD);
-    matmul_forward(a->logits, a->lnf, head, NULL, N, C, s->V);
+    matmul_forward(m->pool, a->logits, a->lnf, head, NULL, N, C, s->V);
     if (!tgt) return 0;
     return crossentropy_forward(m, a->losses, a->logits, tgt, mask, N, s->V);
 }
@@ -422,7 +422,7 @@ void sg_tmodel_backward(sg_tmodel *m, float scale)
     crossentropy_backward(m, a->logits, m->tgt, m->mask, scale, N, s->V);
     const float *head = s->tied ? sg_tp(m, P_WTE) : sg_tp(m, P_HEAD);
     float *dhead = s->tied ? sg_tg(m, P_WTE) : sg_tg(m, P_HEAD);
-    matmul_backward(d->dln, dhead, NULL, a->logits, a->lnf, head, N, C, s->V, false);
+    matmul_backward(m->pool, d->dln, dhead, NULL, a->logits, a->lnf, head, N, C, s->V, false);
     memset(d->dres, 0, NC * sizeof(float));
     const float *xL = a->res2 + (size_t)(s->L - 1) * NC;
     if (gpt2)
@@ -440,26 +440,26 @@ void sg_tmodel_backward(sg_tmodel *m, float scale)
         size_t lC = (size_t)l * C, lQ = (size_t)l * QD, lKV = (size_t)l * KVD, lF = (size_t)l * F;
 
         /* feed-forward: res2 = res1 + act Wd^T (+bd) */
-        matmul_backward(d->dact, sg_tg(m, P_WDOWN) + lC * F, gpt2 ? sg_tg(m, P_BDOWN) + lC : NULL, d->dres, fc_act,
+        matmul_backward(m->pool, d->dact, sg_tg(m, P_WDOWN) + lC * F, gpt2 ? sg_tg(m, P_BDOWN) + lC : NULL, d->dres, fc_act,
                         sg_tp(m, P_WDOWN) + lC * F, N, F, C, false);
         if (gpt2) {
             gelu_backward(d->dup, fc_up, d->dact, NF);
-            matmul_backward(d->dln, sg_tg(m, P_WUP) + lF * C, sg_tg(m, P_BUP) + lF, d->dup, ln2,
+            matmul_backward(m->pool, d->dln, sg_tg(m, P_WUP) + lF * C, sg_tg(m, P_BUP) + lF, d->dup, ln2,
                             sg_tp(m, P_WUP) + lF * C, N, C, F, false);
             layernorm_backward(d->dres, sg_tg(m, P_LN2W) + lC, sg_tg(m, P_LN2B) + lC, d->dln, res1,
                                sg_tp(m, P_LN2W) + lC, ln2_mean, ln2_rstd, N, C);
         } else {
             const float *fc_gate = a->fc_gate + l * NF;
             swiglu_backward(d->dgate, d->dup, d->dact, fc_gate, fc_up, NF);
-            matmul_backward(d->dln, sg_tg(m, P_WGATE) + lF * C, NULL, d->dgate, ln2, sg_tp(m, P_WGATE) + lF * C, N,
+            matmul_backward(m->pool, d->dln, sg_tg(m, P_WGATE) + lF * C, NULL, d->dgate, ln2, sg_tp(m, P_WGATE) + lF * C, N,
                             C, F, false);
-            matmul_backward(d->dln, sg_tg(m, P_WUP) + lF * C, NULL, d->dup, ln2, sg_tp(m, P_WUP) + lF * C, N, C, F,
+            matmul_backward(m->pool, d->dln, sg_tg(m, P_WUP) + lF * C, NULL, d->dup, ln2, sg_tp(m, P_WUP) + lF * C, N, C, F,
                             true);
             rmsnorm_backward(d->dres, sg_tg(m, P_LN2W) + lC, d->dln, res1, sg_tp(m, P_LN2W) + lC, ln2_rstd, N, C);
         }
 
         /* attention: res1 = x + atty Wo^T (+bo) */
-        matmul_backward(d->datty, sg_tg(m, P_WO) + lC * QD, gpt2 ? sg_tg(m, P_BO) + lC : NULL, d->dres, atty,
+        matmul_backward(m->pool, d->datty, sg_tg(m, P_WO) + lC * QD, gpt2 ? sg_tg(m, P_BO) + lC : NULL, d->dres, atty,
                         sg_tp(m, P_WO) + lC * QD, N, QD, C, false);
         memset(d->dq, 0, NQ * sizeof(float));
         memset(d->dk, 0, NKV * sizeof(float));
@@ -469,11 +469,11 @@ void sg_tmodel_backward(sg_tmodel *m, float scale)
             rope_backward(d->dq, m->rope_cs, N, T, s->H, s->D);
             rope_backward(d->dk, m->rope_cs, N, T, s->KV, s->D);
         }
-        matmul_backward(d->dln, sg_tg(m, P_WQ) + lQ * C, gpt2 ? sg_tg(m, P_BQ) + lQ : NULL, d->dq, ln1,
+        matmul_backward(m->pool, d->dln, sg_tg(m, P_WQ) + lQ * C, gpt2 ? sg_tg(m, P_BQ) + lQ : NULL, d->dq, ln1,
                         sg_tp(m, P_WQ) + lQ * C, N, C, QD, false);
-        matmul_backward(d->dln, sg_tg(m, P_WK) + lKV * C, gpt2 ? sg_tg(m, P_BK) + lKV : NULL, d->dk, ln1,
+        matmul_backward(m->pool, d->dln, sg_tg(m, P_WK) + lKV * C, gpt2 ? sg_tg(m, P_BK) + lKV : NULL, d->dk, ln1,
                         sg_tp(m, P_WK) + lKV * C, N, C, KVD, true);
-        matmul_backward(d->dln, sg_tg(m, P_WV) + lKV * C, gpt2 ? sg_tg(m, P_BV) + lKV : NULL, d->dv, ln1,
+        matmul_backward(m->pool, d->dln, sg_tg(m, P_WV) + lKV * C, gpt2 ? sg_tg(m, P_BV) + lKV : NULL, d->dv, ln1,
                         sg_tp(m, P_WV) + lKV * C, N, C, KVD, true);
         if (gpt2)
             layernorm_backward(d->dres, sg_tg(m, P_LN1W) + lC, sg_tg(m, P_LN1B) + lC, d->dln, x, sg_tp(m, P_LN1W) + lC,

@@ -210,9 +210,10 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
                        int C, float eps);
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                         const float *mean, const float *rstd, int N, int C);
-void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int IC, int OC);
-void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp, const float *w, int N,
-                     int IC, int OC, bool accumulate_dinp);
+void matmul_forward(sg_pool *pool, float *out, const float *inp, const float *w, const float *bias, int N, int IC,
+                    int OC);
+void matmul_backward(sg_pool *pool, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                     const float *w, int N, int IC, int OC, bool accumulate_dinp);
 void rope_table(float *cs, int T, int D, double theta);
 void rope_forward(float *x, const float *cs, int N, int T, int n_head, int D);
 void rope_backward(float *dx, const float *cs, int N, int T, int n_head, int D);

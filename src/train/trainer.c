@@ -311,8 +311,8 @@ sg_status sg_train_run(const sg_train_config *c, sg_error *err)
         r.have_val = true;
     }
     if ((s = build_model(&r, err))) goto done;
-    /* OpenBLAS threads the matrix products; the pool threads the rest. */
-    openblas_set_num_threads(r.m.n_threads);
+    /* parallelism comes from the pool: tiles of single-threaded sgemm */
+    openblas_set_num_threads(1);
     size_t n = (size_t)r.A * r.B * r.T;
     r.inp = malloc(n * sizeof *r.inp);
     r.tgt = malloc(n * sizeof *r.tgt);
