@@ -17,6 +17,8 @@ PACKAGES=(
   libmicrohttpd-dev curl nodejs
   # terminal chat end-to-end tests
   tmux
+  # data-parallel training (MPI)
+  libopenmpi-dev openmpi-bin
 )
 
 # The serving tests' official OpenAI client (npm "openai", pinned by
