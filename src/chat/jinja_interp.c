@@ -131,7 +131,7 @@ static void scope_drop(tscope *sc)
 
 /* ------------------------------------------------------------ access */
 
-static int loop_attr(tpl_rt *rt, tloop *l, const char *name, tv *out)
+static int loop_attr(tpl_rt *rt, tloop *l, const char *name, const char *hint, tv *out)
 {
     int64_t i = l->i, n = l->n;
     if (!strcmp(name, "index")) *out = tv_int(i + 1);
@@ -148,31 +148,38 @@ static int loop_attr(tpl_rt *rt, tloop *l, const char *name, tv *out)
     else {
         tv self = {TV_LOOP, {.o = &l->h}};
         int m = tpl_method_id(self, name);
-        *out = m >= 0 ? tv_method(&rt->bud, tv_ref(self), m) : tv_undef(name);
+        *out = m >= 0 ? tv_method(&rt->bud, tv_ref(self), m) : tv_undef(hint);
     }
     return 0;
 }
 
-int tpl_getattr(tpl_rt *rt, tv obj, const char *name, tv *out)
+/* obj.name; hint names the result when it is undefined and must outlive the
+ * render (a tree string or NULL). */
+static int getattr_hint(tpl_rt *rt, tv obj, const char *name, const char *hint, tv *out)
 {
     if (obj.t == TV_UNDEF) return undefined_error(rt, obj);
-    if (obj.t == TV_LOOP) return loop_attr(rt, TLOOP(obj), name, out);
+    if (obj.t == TV_LOOP) return loop_attr(rt, TLOOP(obj), name, hint, out);
     int m = tpl_method_id(obj, name);
     if (m >= 0) {
         *out = tv_method(&rt->bud, tv_ref(obj), m);
         return 0;
     }
     if (tpl_method_unsafe(obj, name)) {
-        *out = tv_undef(name);
+        *out = tv_undef(hint);
         return 0;
     }
     if (obj.t == TV_DICT || obj.t == TV_NS) {
         tv *v = tdict_get_str(TDICT(obj), name);
-        *out = v ? tv_ref(*v) : tv_undef(name);
+        *out = v ? tv_ref(*v) : tv_undef(hint);
         return 0;
     }
-    *out = tv_undef(name);
+    *out = tv_undef(hint);
     return 0;
+}
+
+int tpl_getattr(tpl_rt *rt, tv obj, const char *name, tv *out)
+{
+    return getattr_hint(rt, obj, name, NULL, out);
 }
 
 /* Code point i of a UTF-8 string, as a new string (i already in range). */
@@ -685,7 +692,7 @@ static int eval_inner(tpl_rt *rt, tscope *sc, const tpl_node *n, tv *out)
     case N_ATTR:
         if (eval(rt, sc, n->a, &a)) return -1;
         rt->line = n->line;
-        rc = tpl_getattr(rt, a, n->name, out);
+        rc = getattr_hint(rt, a, n->name, n->name, out);
         tv_unref(a);
         return rc;
     case N_ITEM:

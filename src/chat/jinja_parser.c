@@ -402,6 +402,11 @@ static tpl_node *parse_postfix(ps *p, tpl_node *n)
                 key = v.v[0];
                 nv_free(&v);
             } else {
+                for (int i = 0; i < v.n; i++)
+                    if (v.v[i]->kind == N_SLICE) {
+                        nv_free(&v);
+                        return pfail(p, SG_ERR_UNSUPPORTED, "a slice inside a tuple subscript is not supported");
+                    }
                 key = mk(p, N_TUPLE, line);
                 nv_give(p, &v, key, false);
             }
