@@ -87,7 +87,11 @@ def parse_args(argv):
     p.add_argument("--kv-heads", type=int, default=None)
     p.add_argument("--head-dim", type=int, default=None)
     p.add_argument("--ff", type=int, required=True)
-    p.add_argument("--vocab", type=int, required=True)
+    p.add_argument("--vocab", type=int, default=None,
+                   help="vocabulary size (default: that of --tokenizer)")
+    p.add_argument("--tokenizer", default=None,
+                   help="GGUF vocabulary (e.g. from `stargate tokenizer train`) whose tokenizer.* "
+                        "metadata the GGUF model carries instead of the dummy <tN> vocabulary")
     p.add_argument("--ctx", type=int, default=512)
     p.add_argument("--rope-theta", type=float, default=10000.0)
     p.add_argument("--rope-scaling", choices=("none", "llama3"), default="none")
@@ -102,8 +106,44 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def tokenizer_metadata(path):
+    """The tokenizer.* keys of a GGUF vocabulary, as (key, kind, value) with
+    kind 'str', 'u32', 'i32', 'f32', 'bool' or ('arr', elem_type)."""
+    from gguf_reader import GGUFReader
+    from gguf_writer import GGUF_FLOAT32, GGUF_INT32, GGUF_STRING, GGUF_UINT32
+    r = GGUFReader(path)
+    out = []
+    for k, v in r.metadata.items():
+        if not k.startswith("tokenizer."):
+            continue
+        t = r.types[k]
+        if isinstance(v, list):
+            out.append((k, ("arr", GGUF_STRING), v))
+        elif isinstance(v, np.ndarray):
+            et = {np.dtype("<i4"): GGUF_INT32, np.dtype("<u4"): GGUF_UINT32,
+                  np.dtype("<f4"): GGUF_FLOAT32}.get(v.dtype)
+            if et is None:
+                raise SystemExit("gen_model: %s: unsupported array type %s in %s" % (path, v.dtype, k))
+            out.append((k, ("arr", et), v.tolist()))
+        else:
+            out.append((k, t, v))
+    if not any(k == "tokenizer.ggml.tokens" for k, _, _ in out):
+        raise SystemExit("gen_model: %s has no tokenizer.ggml.tokens" % path)
+    return out
+
+
 def config(a):
     """Normalized model description (a plain dict) from parsed arguments."""
+    if a.tokenizer:
+        a.tok_meta = tokenizer_metadata(a.tokenizer)
+        n = len(dict((k, v) for k, _, v in a.tok_meta)["tokenizer.ggml.tokens"])
+        if a.vocab is not None and a.vocab != n:
+            raise SystemExit("gen_model: --vocab %d but %s has %d tokens" % (a.vocab, a.tokenizer, n))
+        a.vocab = n
+    else:
+        a.tok_meta = None
+    if a.vocab is None:
+        raise SystemExit("gen_model: give --vocab or --tokenizer")
     nkv = a.kv_heads if a.kv_heads is not None else a.heads
     if a.arch == "gpt2":
         if a.head_dim not in (None, a.hidden // a.heads) or nkv != a.heads:
@@ -125,7 +165,7 @@ def config(a):
         "ff": a.ff, "vocab": a.vocab, "ctx": a.ctx, "rope_theta": a.rope_theta,
         "rope_scaling": a.rope_scaling if a.rope_scaling != "none" else None,
         "sliding_window": a.sliding_window, "tied": a.tied or a.arch == "gpt2",
-        "seed": a.seed,
+        "seed": a.seed, "tok_meta": a.tok_meta,
         "eps": 1e-6 if a.arch in ("qwen2", "qwen3") else 1e-5,
     }
 
@@ -383,10 +423,19 @@ def write_gguf(c, w, out, dtype, quiet=False):
         if c["sliding_window"]:
             g.add_uint32(arch + ".attention.sliding_window", c["sliding_window"])
     g.add_uint32(arch + ".vocab_size", c["vocab"])
-    g.add_string("tokenizer.ggml.model", "gpt2")
-    g.add_array("tokenizer.ggml.tokens", ["<t%d>" % i for i in range(c["vocab"])], GGUF_STRING)
-    g.add_array("tokenizer.ggml.token_type", [1] * c["vocab"], GGUF_INT32)
-    g.add_string("tokenizer.chat_template", CHATML)
+    if c["tok_meta"]:  # a real vocabulary, e.g. from `stargate tokenizer train`
+        for k, kind, v in c["tok_meta"]:
+            if isinstance(kind, tuple):
+                g.add_array(k, v, kind[1])
+            else:
+                g.add_kv(k, kind, v)
+        if not any(k == "tokenizer.chat_template" for k, _, _ in c["tok_meta"]):
+            g.add_string("tokenizer.chat_template", CHATML)
+    else:
+        g.add_string("tokenizer.ggml.model", "gpt2")
+        g.add_array("tokenizer.ggml.tokens", ["<t%d>" % i for i in range(c["vocab"])], GGUF_STRING)
+        g.add_array("tokenizer.ggml.token_type", [1] * c["vocab"], GGUF_INT32)
+        g.add_string("tokenizer.chat_template", CHATML)
     notes = []
     for name, x in gguf_tensors(c, w):
         t = gguf_type_for(name, x, dtype, c, notes)
