@@ -248,6 +248,13 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
                       S->n_ctx, (long long)n + mt, n, mt);
         return respond_error(S, c, &e);
     }
+    if (p.json_mode && !srv_text_has_tokenizer(S->text)) {
+        free(ids);
+        srv_request_params_free(&p);
+        srv_error_set(&e, 400, "invalid_request_error", "response_format", NULL,
+                      "response_format json_object needs the model's tokenizer, and this model has none");
+        return respond_error(S, c, &e);
+    }
     bool stream_mode = p.stream;
     srv_req *r = srv_sched_request(S->sched, &p, ids, n, mt, in_reasoning, &e);
     if (!r) return respond_error(S, c, &e);

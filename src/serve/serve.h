@@ -129,6 +129,9 @@ sg_status srv_text_encode(const srv_text *t, const char *s, size_t n, bool speci
 sg_status srv_text_chat(const srv_text *t, const srv_message *msgs, int n, int32_t **ids, int *n_ids,
                         bool *in_reasoning, sg_error *err);
 bool srv_text_is_eog(const srv_text *t, int32_t id);
+/* The bytes a token adds to the output; NULL for control tokens and when
+ * there is no tokenizer (JSON mode allows only these tokens). */
+const char *srv_text_token_bytes(const srv_text *t, int32_t id, size_t *len);
 /* The bytes of one token (for logprobs); buf is used when nothing is stored. */
 const char *srv_text_piece(const srv_text *t, int32_t id, char *buf, size_t cap, size_t *len);
 
@@ -245,6 +248,8 @@ void srv_jsonc_free(srv_jsonc *j);
 void srv_jsonc_mask(srv_jsonc *j, float *logits);
 void srv_jsonc_accept(srv_jsonc *j, int32_t token);
 bool srv_jsonc_done(const srv_jsonc *j);
+/* Is s[0..n) a prefix of one JSON object (*complete: the whole object)? */
+bool srv_jsonc_valid_prefix(const char *s, size_t n, bool *complete);
 
 double srv_now(void);
 

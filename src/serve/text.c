@@ -236,6 +236,21 @@ sg_status srv_text_chat(const srv_text *t, const srv_message *msgs, int n, int32
     return SG_OK;
 }
 
+const char *srv_text_token_bytes(const srv_text *t, int32_t id, size_t *len)
+{
+    *len = 0;
+#ifdef SG_SERVE_HAVE_TOKENIZER
+    if (t->tok && id >= 0 && id < t->n_vocab) {
+        sg_token_type ty = sg_token_get_type(t->tok, id);
+        if (ty == SG_TOKEN_CONTROL || ty == SG_TOKEN_UNUSED || ty == SG_TOKEN_UNKNOWN) return NULL;
+        return sg_token_piece(t->tok, id, len);
+    }
+#endif
+    (void)t;
+    (void)id;
+    return NULL;
+}
+
 bool srv_text_is_eog(const srv_text *t, int32_t id)
 {
 #ifdef SG_SERVE_HAVE_TOKENIZER

@@ -103,4 +103,33 @@ static void test_utf8(void)
     CHECK(!srv_utf8_valid("\xf4\x90\x80\x80", 4));
 }
 
-TEST_MAIN(test_chat(), test_completion(), test_errors(), test_utf8())
+static void test_json_prefix(void)
+{
+    static const struct {
+        const char *s;
+        bool valid, complete;
+    } cases[] = {
+        {"{", true, false},
+        {"{}", true, true},
+        {" {\"a\": [1, -2.5e+3, true, null, {\"b\": \"x\\u00e9\\n\"}]}", true, true},
+        {"{\"a\":0", true, false},
+        {"{\"a\":01", false, false},
+        {"{\"a\":1.}", false, false},
+        {"[1]", false, false},
+        {"{\"a\" 1", false, false},
+        {"{\"a\":tru", true, false},
+        {"{\"a\":trux", false, false},
+        {"{}}", false, false},
+        {"{\"a\":[}", false, false},
+        {"{\"a\":\"\x01\"}", false, false},
+        {"{      ", false, false}, /* whitespace runs are capped */
+        {"{\"k\":\"\\q\"}", false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool complete = false;
+        bool v = srv_jsonc_valid_prefix(cases[i].s, strlen(cases[i].s), &complete);
+        CHECK_MSG(v == cases[i].valid && (!v || complete == cases[i].complete), "case %zu: %s", i, cases[i].s);
+    }
+}
+
+TEST_MAIN(test_chat(), test_completion(), test_errors(), test_utf8(), test_json_prefix())

@@ -229,6 +229,28 @@ def case_api():
         check(r["choices"][0]["text"] == full[:full.index(stop)] and r["choices"][0]["finish_reason"] == "stop",
               "stop string: %r in %r -> %r" % (stop, full, r["choices"][0]["text"]))
 
+    # JSON mode: the output is always a prefix of a JSON object; with '}'
+    # favoured it completes as {} and stops
+    st, r = s.post("/v1/chat/completions", chat("json please", max_tokens=12,
+                                                response_format={"type": "json_object"}))
+    out = r["choices"][0]["message"]["content"]
+    check(st == 200 and out.lstrip().startswith("{"), "json mode output starts an object: %r" % out)
+    if r["choices"][0]["finish_reason"] == "stop":
+        json.loads(out)
+    st, r = s.post("/v1/chat/completions", chat("json please", max_tokens=12, logit_bias={"125": 100},
+                                                response_format={"type": "json_object"}))
+    check(r["choices"][0]["message"]["content"].strip() == "{}" and r["choices"][0]["finish_reason"] == "stop",
+          "json mode completes: %r" % r["choices"][0])
+    st, r = s.post("/v1/chat/completions", chat("json please", max_tokens=40, temperature=1.0, seed=3,
+                                                logit_bias={"34": 8, "58": 8, "44": 4, "125": 3},
+                                                response_format={"type": "json_object"}))
+    out = r["choices"][0]["message"]["content"]
+    if r["choices"][0]["finish_reason"] == "stop":
+        try:
+            json.loads(out)
+        except ValueError:
+            check(False, "json mode output parses: %r" % out)
+
     # metrics exist and count
     st, h, data = s.request("GET", "/metrics")
     t = data.decode()
