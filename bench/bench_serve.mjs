@@ -4,7 +4,7 @@
 //        [--requests N] [--prompt-len 32] [--max-tokens 32] [--chat]
 //
 // For each concurrency level C it keeps C streaming requests in flight until
-// N requests (default 2 x C, at least 4) are done, and prints aggregate
+// N requests (default C, at least 4) are done, and prints aggregate
 // generated tokens/s (all streams' tokens / wall time) and p50/p99 of the
 // time to first token. Prompts are distinct token-id lists (completions), so
 // no prefix is shared between requests; --chat sends chat requests instead.
@@ -20,6 +20,9 @@ const levels = (args.concurrency || "1,4,16,64").split(",").map(Number);
 const promptLen = Number(args["prompt-len"] || 32);
 const maxTokens = Number(args["max-tokens"] || 32);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+process.on("unhandledRejection", (e) => { console.error("bench_serve:", e); process.exit(1); });
+// a level whose requests all stall must not let node exit silently
+const keepAlive = setInterval(() => {}, 1000);
 
 function oneRequest(i) {
   return new Promise((resolve, reject) => {
@@ -69,7 +72,7 @@ console.log(`# ${url.href} prompt ${promptLen} tokens, max_tokens ${maxTokens}${
 console.log("concurrency  requests  gen_tokens  seconds  tokens/s  ttft_p50_ms  ttft_p99_ms  errors");
 let base = null;
 for (const c of levels) {
-  const n = Number(args.requests || Math.max(4, 2 * c));
+  const n = Number(args.requests || Math.max(4, c));
   let next = 0, errors = 0;
   const ttfts = [];
   let tokens = 0;
@@ -95,3 +98,4 @@ for (const c of levels) {
               `${String(errors).padStart(6)}   (x${(tps / base).toFixed(2)})`);
 }
 agent.destroy();
+clearInterval(keepAlive);

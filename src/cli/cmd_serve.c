@@ -32,6 +32,8 @@ static void usage(FILE *f)
                "  --alias NAME           model id reported by the API (default: file name)\n"
                "  --port-file FILE       write the bound port to FILE once listening\n"
                "  --quiet                no log lines\n"
+               "  --no-batch-invariant   faster batched matmuls (BLAS) for prompt chunks; a token's\n"
+               "                         logits then depend on the batch it is in (default: off)\n"
                "\n"
                "SIGINT/SIGTERM stop accepting, let in-flight requests finish, and exit 0.\n");
 }
@@ -66,6 +68,7 @@ int cmd_serve(int argc, char **argv)
         else if (!strcmp(a, "--alias")) { VAL(); p.alias = v; }
         else if (!strcmp(a, "--port-file")) { VAL(); p.port_file = v; }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) p.quiet = true;
+        else if (!strcmp(a, "--no-batch-invariant")) p.batch_invariant = false;
         else {
             cli_error("serve: unknown option '%s' (try 'stargate serve --help')", a);
             return 2;

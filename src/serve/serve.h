@@ -49,6 +49,7 @@ typedef struct srv_params {
     const char *alias;       /* model id in the API (default: file name)           */
     const char *port_file;   /* write the bound port here once listening (tests)   */
     bool quiet;
+    bool batch_invariant;    /* default true: batching never changes results    */
 } srv_params;
 
 srv_params srv_default_params(void);

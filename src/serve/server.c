@@ -32,6 +32,7 @@ srv_params srv_default_params(void)
     p.http_timeout = 30;
     p.max_connections = 512;
     p.grace_seconds = 10;
+    p.batch_invariant = true;
     return p;
 }
 
@@ -93,7 +94,7 @@ int srv_run(const srv_params *pp, sg_error *err)
     cp.n_batch = n_batch;
     cp.n_threads = S.p.n_threads;
     cp.n_kv_blocks = blocks;
-    cp.batch_invariant = true;
+    cp.batch_invariant = S.p.batch_invariant;
     if (sg_ctx_new(S.model, &cp, &S.ctx, err) != SG_OK) goto fail;
     S.n_ctx = sg_ctx_n_ctx(S.ctx);
     if (srv_text_new(S.model, &S.text, err) != SG_OK) goto fail;
