@@ -459,11 +459,16 @@ void utf8_put(sbuf *b, uint32_t cp)
     }
 }
 
+/* Characters as utf8_next walks them (a stray byte counts as one). */
 size_t utf8_count(const char *s, size_t n)
 {
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80) c++;
+    size_t c = 0, i = 0;
+    while (i < n) {
+        unsigned char b = (unsigned char)s[i];
+        if (b < 0x80) i++;
+        else utf8_next(s, n, &i);
+        c++;
+    }
     return c;
 }
 
