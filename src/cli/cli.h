@@ -23,6 +23,21 @@ bool cli_tokens(const char *s, int32_t **out, int *n);
 /* Returns argv[i+1] or prints "option X needs a value". */
 const char *cli_value(int argc, char **argv, int *i);
 
+/* Sampling flags shared by `generate` and `chat` (sampling.c). */
+typedef struct cli_sampling {
+    sg_sampler_params p;
+    sg_logit_bias *bias;
+    int n_bias;
+    const char **stops; /* point into argv */
+    int n_stops;
+} cli_sampling;
+
+void cli_sampling_init(cli_sampling *s, bool greedy_default);
+void cli_sampling_free(cli_sampling *s);
+/* 1: argv[*i] was a sampling flag (consumed with its value), 0: not one, -1: bad value (printed). */
+int cli_sampling_arg(cli_sampling *s, int argc, char **argv, int *i);
+const char *cli_sampling_help(void);
+
 int cmd_info(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
@@ -34,5 +49,6 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 
 #endif

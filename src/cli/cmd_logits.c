@@ -19,6 +19,7 @@ typedef struct run_opts {
     const char *model, *tokens, *prompt, *out;
     bool all;
     int batch, threads, n_predict, n_ctx;
+    cli_sampling samp; /* generate only */
 } run_opts;
 
 /* Parses the options both commands share; returns -1 on success, else the exit code. */
@@ -27,8 +28,12 @@ static int parse(int argc, char **argv, run_opts *o, bool gen)
     memset(o, 0, sizeof *o);
     o->batch = 512;
     o->n_predict = 16;
+    cli_sampling_init(&o->samp, true); /* generate is greedy unless asked otherwise */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
+        int sr = gen ? cli_sampling_arg(&o->samp, argc, argv, &i) : 0;
+        if (sr < 0) return 2;
+        if (sr > 0) continue;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(o->model = cli_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--tokens")) {
@@ -50,7 +55,10 @@ static int parse(int argc, char **argv, run_opts *o, bool gen)
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             if (gen)
                 printf("usage: stargate generate -m MODEL (--tokens \"1 2 3\" | -p TEXT) [-n N] [-t THREADS] [--ctx N] [--batch N]\n"
-                       "  prints the greedy continuation: N token ids on one line, or text with -p\n");
+                       "                         [sampling flags]\n"
+                       "  prints the continuation (greedy unless --temp is given): N token ids on one line,\n"
+                       "  or text with -p, streamed as it is generated, ending at the model's end of generation\n\n%s",
+                       cli_sampling_help());
             else
                 printf("usage: stargate logits -m MODEL (--tokens \"1 2 3\" | -p TEXT) [--all] [--batch N] [-t THREADS] [--ctx N] -o FILE\n"
                        "  writes raw little-endian float32 logits: [1, n_vocab], or [n_tokens, n_vocab] with --all\n");
@@ -194,67 +202,104 @@ int cmd_logits(int argc, char **argv)
     return rc;
 }
 
-static int argmax_sink(void *ud, const float *logits, int n_vocab)
+/* Per-token output of `generate`: ids, or text through the streaming
+ * decoder and the stop-string matcher. */
+typedef struct gen_out {
+    sg_tokenizer *tok;
+    sg_detok_stream *ds;
+    sg_stop *stop;
+    int k;
+    int rc;
+} gen_out;
+
+static bool gen_on_token(void *ud, int32_t t, const sg_sample_info *info)
 {
-    int best = 0;
-    for (int i = 1; i < n_vocab; i++)
-        if (logits[i] > logits[best]) best = i;
-    *(int32_t *)ud = best;
-    return 0;
+    gen_out *g = ud;
+    (void)info;
+    if (!g->ds) {
+        printf(g->k++ ? " %d" : "%d", t);
+        fflush(stdout);
+        return true;
+    }
+    const char *piece, *out;
+    size_t pl, ol;
+    sg_error err = {0};
+    if (sg_detok_stream_push(g->ds, t, &piece, &pl, &err)) {
+        g->rc = cli_error_from(&err);
+        return false;
+    }
+    bool stopped = sg_stop_push(g->stop, piece, pl, &out, &ol);
+    fwrite(out, 1, ol, stdout);
+    fflush(stdout);
+    return !stopped;
 }
 
 int cmd_generate(int argc, char **argv)
 {
     run_opts o;
     int rc = parse(argc, argv, &o, true);
-    if (rc >= 0) return rc;
+    if (rc >= 0) {
+        cli_sampling_free(&o.samp);
+        return rc;
+    }
     int32_t *toks;
     int n;
     sg_tokenizer *tok;
-    if (!input_ids(&o, &toks, &n, &tok)) return 2;
+    if (!input_ids(&o, &toks, &n, &tok)) {
+        cli_sampling_free(&o.samp);
+        return 2;
+    }
     sg_model *m;
     sg_ctx *ctx;
     if ((rc = open_model(&o, &m, &ctx, n))) {
         free(toks);
         sg_tokenizer_free(tok);
+        cli_sampling_free(&o.samp);
         return rc;
     }
-    sg_detok_stream *ds = tok ? sg_detok_stream_new(tok, 0) : NULL;
-    int V = sg_model_config(m)->n_vocab;
-    int32_t next = 0;
-    rc = feed(ctx, toks, n, 0, o.batch, false, argmax_sink, &next, V);
-    int pos = n;
-    for (int k = 0; !rc && k < o.n_predict; k++) {
-        if (ds) { /* text mode: complete UTF-8 only, stop at end of generation */
-            if (sg_token_is_eog(tok, next)) break;
-            const char *piece;
-            size_t pl;
-            sg_error err = {0};
-            if (sg_detok_stream_push(ds, next, &piece, &pl, &err)) {
-                rc = cli_error_from(&err);
-                break;
-            }
-            fwrite(piece, 1, pl, stdout);
-        } else printf(k ? " %d" : "%d", next);
-        fflush(stdout);
-        if (k + 1 == o.n_predict) break;
-        if (pos >= sg_ctx_n_ctx(ctx)) {
-            rc = cli_error("context of %d positions is full", sg_ctx_n_ctx(ctx));
-            break;
+    gen_out g = {.tok = tok};
+    sg_sampler *smp = sg_sampler_new(&o.samp.p, sg_model_config(m)->n_vocab);
+    if (tok) {
+        g.ds = sg_detok_stream_new(tok, 0);
+        g.stop = sg_stop_new(o.samp.stops, o.samp.n_stops);
+    }
+    int32_t *eog = NULL;
+    int n_eog = 0;
+    if (!smp || (tok && (!g.ds || !g.stop))) rc = cli_error("out of memory or invalid sampling settings");
+    else if (o.n_predict > 0) {
+        if (tok) { /* text mode ends at the model's end-of-generation tokens */
+            int V = sg_model_config(m)->n_vocab;
+            eog = malloc(sizeof *eog * (size_t)V);
+            for (int i = 0; eog && i < V; i++)
+                if (sg_token_is_eog(tok, i)) eog[n_eog++] = i;
         }
-        int32_t t = next;
-        rc = feed(ctx, &t, 1, pos++, 1, false, argmax_sink, &next, V);
+        sg_generate_params gp = sg_generate_default_params();
+        gp.max_tokens = o.n_predict;
+        gp.eog = eog;
+        gp.n_eog = n_eog;
+        sg_error err = {0};
+        sg_finish f = sg_generate(ctx, smp, toks, n, &gp, gen_on_token, &g, NULL, &err);
+        if (f == SG_FINISH_ERROR) rc = cli_error_from(&err);
+        else if (g.rc) rc = g.rc;
+        if (g.ds) {
+            const char *out;
+            size_t ol, pl;
+            const char *rest = sg_detok_stream_flush(g.ds, &pl);
+            sg_stop_push(g.stop, rest, pl, &out, &ol);
+            fwrite(out, 1, ol, stdout);
+            sg_stop_flush(g.stop, &out, &ol);
+            fwrite(out, 1, ol, stdout);
+        }
+        printf("\n");
     }
-    if (ds) {
-        size_t pl;
-        const char *rest = sg_detok_stream_flush(ds, &pl);
-        fwrite(rest, 1, pl, stdout);
-        sg_detok_stream_free(ds);
-    }
-    if (o.n_predict > 0) printf("\n");
+    free(eog);
+    sg_stop_free(g.stop);
+    sg_detok_stream_free(g.ds);
+    sg_sampler_free(smp);
     sg_tokenizer_free(tok);
     sg_ctx_free(ctx);
     sg_model_free(m);
     free(toks);
+    cli_sampling_free(&o.samp);
     return rc;
 }

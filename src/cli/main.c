@@ -100,8 +100,10 @@ static void usage(FILE *f)
             "  info MODEL                         architecture, sizes, dtypes, tokenizer, template\n"
             "  logits -m MODEL --tokens \"1 2 3\" [--all] [--batch N] [-t N] -o FILE\n"
             "                                     write raw float32 logits (last token or all)\n"
-            "  generate -m MODEL --tokens \"1 2 3\" -n N [-t N]\n"
-            "                                     greedy continuation, printed as token ids\n"
+            "  generate -m MODEL (-p TEXT | --tokens \"1 2 3\") [-n N] [sampling flags]\n"
+            "                                     continuation (greedy unless --temp), streamed\n"
+            "  chat -m MODEL [--system TEXT] [sampling flags]\n"
+            "                                     interactive terminal chat with the model's template\n"
             "  tensors MODEL [--name NAME -o FILE] list tensors, or dump one as float32\n"
             "  bench -m MODEL [-p 512] [-n 128] [-t N]\n"
             "                                     prompt and decode speed in tokens/s\n"
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "template")) return cmd_template(argc - 1, argv + 1);
+    if (!strcmp(cmd, "chat")) return cmd_chat(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "detokenize")) return cmd_detokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
