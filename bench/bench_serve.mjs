@@ -24,9 +24,12 @@ process.on("unhandledRejection", (e) => { console.error("bench_serve:", e); proc
 // a level whose requests all stall must not let node exit silently
 const keepAlive = setInterval(() => {}, 1000);
 
-function oneRequest(i) {
+let counter = Number(args.seed || Date.now() % 100000);
+function oneRequest() {
+  const i = counter++;
   return new Promise((resolve, reject) => {
-    const prompt = Array.from({ length: promptLen }, (_, k) => ((i * 131 + k * 17) % 20000) + 10);
+    // distinct from the first token on: no request reuses another's prefix
+    const prompt = Array.from({ length: promptLen }, (_, k) => ((i * 7919 + k * 104729 + i * k) % 150000) + 10);
     const body = args.chat
       ? { model: "m", messages: [{ role: "user", content: `request ${i} ${"x ".repeat(promptLen / 2)}` }],
           max_tokens: maxTokens, temperature: 0, stream: true }
@@ -79,9 +82,9 @@ for (const c of levels) {
   const t0 = performance.now();
   await Promise.all(Array.from({ length: c }, async () => {
     while (next < n) {
-      const i = next++;
+      next++;
       try {
-        const r = await oneRequest(i + c * 100000);
+        const r = await oneRequest();
         ttfts.push(r.ttft);
         tokens += r.tokens;
       } catch (e) {

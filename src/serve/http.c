@@ -343,7 +343,7 @@ static enum MHD_Result handle_metrics(srv_server *S, struct MHD_Connection *c)
 {
     int q, run, used, total;
     srv_sched_load(S->sched, &q, &run);
-    sg_kv_usage(S->ctx, &used, &total); /* racy read of two ints: fine for a gauge */
+    srv_sched_kv(S->sched, &used, &total);
     return respond(S, c, 200, "text/plain; version=0.0.4", srv_metrics_render(S->metrics, q, run, used, total));
 }
 

@@ -65,6 +65,8 @@ struct srv_sched {
     srv_req *head, *tail;  /* pending queue                 */
     int n_queued, n_running;
     bool stopping, exit;
+    bool hold;             /* after a preemption: admit nothing until a request ends */
+    atomic_int kv_used, kv_total; /* published after each step for /metrics */
     double deadline;
     uint64_t admit_counter, use_counter;
 };
@@ -276,6 +278,7 @@ static void release(srv_sched *s, int i, bool keep)
 static void finish(srv_sched *s, srv_req *r, const char *reason, int status, const char *msg)
 {
     bool keep = !status && !atomic_load(&r->cancelled);
+    s->hold = false;
     if (r->slot >= 0) release(s, r->slot, keep);
     complete(s, r, reason, status, msg);
     srv_req_unref(r);
@@ -402,6 +405,7 @@ static bool preempt(srv_sched *s)
     s->n_queued++;
     pthread_mutex_unlock(&s->mu);
     srv_metrics_preempt(s->m);
+    s->hold = true;
     return true;
 }
 
@@ -472,6 +476,18 @@ static void step(srv_sched *s)
     }
 }
 
+/* Blocks free now plus those idle prefix caches hold (an estimate: shared
+ * blocks are counted once per holder). */
+static int kv_room_blocks(srv_sched *s)
+{
+    int used, total;
+    sg_kv_usage(s->ctx, &used, &total);
+    int room = total - used;
+    for (int i = 0; i < s->n_slots; i++)
+        if (!s->slots[i].r) room += (sg_kv_len(s->ctx, i) + 15) / 16;
+    return room;
+}
+
 static void *engine(void *arg)
 {
     srv_sched *s = arg;
@@ -483,8 +499,14 @@ static void *engine(void *arg)
             break;
         }
         int n_free = s->n_slots - s->n_running;
+        if (s->hold && s->n_running > 0) n_free = 0;
+        int kv_room = kv_room_blocks(s);
         while (s->head && n_free > 0) {
             srv_req *r = s->head;
+            /* admit only what the KV pool can take (the first one always) */
+            int need = (r->n_toks + 15) / 16 + 1;
+            if (s->n_running > 0 && need > kv_room && !atomic_load(&r->cancelled)) break;
+            kv_room -= need;
             s->head = r->next;
             if (!s->head) s->tail = NULL;
             r->next = NULL;
@@ -501,6 +523,10 @@ static void *engine(void *arg)
         }
         pthread_mutex_unlock(&s->mu);
         step(s);
+        int used, total;
+        sg_kv_usage(s->ctx, &used, &total);
+        atomic_store(&s->kv_used, used);
+        atomic_store(&s->kv_total, total);
     }
     return NULL;
 }
@@ -557,6 +583,10 @@ sg_status srv_sched_start(srv_sched *s, int n_vocab, sg_error *err)
         return SG_ERR_NOMEM;
     }
     s->started = true;
+    int used, total;
+    sg_kv_usage(s->ctx, &used, &total);
+    atomic_store(&s->kv_used, used);
+    atomic_store(&s->kv_total, total);
     return SG_OK;
 }
 
@@ -602,6 +632,12 @@ void srv_sched_load(srv_sched *s, int *queued, int *running)
     *queued = s->n_queued;
     *running = s->n_running;
     pthread_mutex_unlock(&s->mu);
+}
+
+void srv_sched_kv(srv_sched *s, int *used, int *total)
+{
+    *used = atomic_load(&s->kv_used);
+    *total = atomic_load(&s->kv_total);
 }
 
 void srv_sched_free(srv_sched *s)

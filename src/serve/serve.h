@@ -224,6 +224,7 @@ bool srv_sched_submit(srv_sched *s, srv_req *r);
 void srv_sched_drain(srv_sched *s, double grace);
 void srv_sched_free(srv_sched *s); /* joins the engine thread */
 void srv_sched_load(srv_sched *s, int *queued, int *running);
+void srv_sched_kv(srv_sched *s, int *used, int *total); /* as of the last step */
 
 /* ------------------------------------------------------------- metrics */
 

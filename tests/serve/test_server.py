@@ -404,6 +404,32 @@ def case_determinism():
     s.stop()
 
 
+def case_preempt():
+    # a KV pool far below 4 sequences x their length: admission control and
+    # preemption (recompute) must keep every answer identical to a solo run
+    s = Server("--parallel", "4", "--ctx", "512", "--kv-blocks", "40", "--batch", "64")
+    reqs = [{"prompt": [(i * 13 + k) % 250 + 1 for k in range(120)], "max_tokens": 100, "temperature": 0,
+             "stream": True} for i in range(6)]
+    solo = [stream_text(s.stream("/v1/completions", r)[1]) for r in reqs]
+    out, dones = [None] * 6, [False] * 6
+
+    def run(i):
+        st, ch, done = s.stream("/v1/completions", reqs[i], timeout=120)
+        out[i], dones[i] = stream_text(ch), done
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(all(dones), "all streams done")
+    for i in range(6):
+        check(out[i] == solo[i], "request %d under KV pressure differs from its solo run" % i)
+    print("preemptions:", s.metric("stargate_preemptions_total"))
+    check(s.metric("stargate_preemptions_total") > 0, "the pool was small enough to preempt")
+    s.stop()
+
+
 def case_cancel():
     s = Server("--parallel", "2")
     base = s.metric("stargate_kv_cache_blocks_used")
@@ -570,7 +596,7 @@ def case_reasoning():
     s.stop()
 
 
-CASES = {"reasoning": case_reasoning, "api": case_api, "errors": case_errors, "determinism": case_determinism, "cancel": case_cancel,
+CASES = {"reasoning": case_reasoning, "preempt": case_preempt, "api": case_api, "errors": case_errors, "determinism": case_determinism, "cancel": case_cancel,
          "shutdown": case_shutdown, "slowloris": case_slowloris, "load": case_load}
 
 if __name__ == "__main__":
