@@ -213,9 +213,11 @@ static void route(srv_req *r, const char *txt, size_t len, const sg_sample_info 
 
 static void push_text(srv_req *r, const char *piece, size_t len, const sg_sample_info *info)
 {
-    const char *out;
-    size_t n;
-    sg_stop_push(r->stop, piece, len, &out, &n);
+    const char *out = "";
+    size_t n = 0;
+    /* an empty piece changes nothing (and sg_stop_push would hand memmem a
+     * NULL buffer while nothing is held: UBSan flags it in src/infer/stop.c) */
+    if (len) sg_stop_push(r->stop, piece, len, &out, &n);
     route(r, out, n, info, false);
 }
 
