@@ -425,7 +425,9 @@ sg_status sg_train_run(const sg_train_config *c, sg_error *err);
 
 /* Write a token shard (format in src/train/train.h, docs/ARCHITECTURE.md):
  * ids as u16 when vocab_size <= 65536 (and every id fits), else u32; mask
- * (may be NULL) gives each token's loss weight 0/1 as a target. Atomic. */
+ * (may be NULL) gives each token's loss weight 0/1 as a target in bit 0,
+ * and in bit 1 whether the token starts a document (packed fine-tuning
+ * data: attention and positions restart there). Atomic. */
 sg_status sg_shard_write(const char *path, const uint32_t *tokens, const uint8_t *mask, uint64_t n,
                          uint32_t vocab_size, sg_error *err);
 

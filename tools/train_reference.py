@@ -69,7 +69,11 @@ def read_config(path, sets=()):
 def write_shard(path, tokens, vocab=0, mask=None):
     tokens = np.asarray(tokens, dtype=np.uint32)
     tb = 2 if (vocab and vocab <= 65536) or (not vocab and tokens.max(initial=0) < 65536) else 4
-    head = b"SGTOKENS" + struct.pack("<IIQII", 1, tb, len(tokens), 1 if mask is not None else 0, vocab)
+    flags = 0
+    if mask is not None:
+        mask = np.asarray(mask, dtype=np.uint8)
+        flags = 1 | (2 if (mask & 2).any() else 0)  # bit 1 of a mask byte: document start
+    head = b"SGTOKENS" + struct.pack("<IIQII", 1, tb, len(tokens), flags, vocab)
     head += b"\0" * (64 - len(head))
     with open(path + ".tmp", "wb") as f:
         f.write(head)
@@ -85,9 +89,11 @@ def read_shard(path):
     assert data[:8] == b"SGTOKENS"
     _, tb, n, flags, _ = struct.unpack("<IIQII", data[8:32])
     toks = np.frombuffer(data[64:64 + n * tb], dtype="<u2" if tb == 2 else "<u4").astype(np.int64)
-    mask = np.frombuffer(data[64 + n * tb:64 + n * tb + n], dtype=np.uint8).astype(np.float32) \
-        if flags & 1 else np.ones(n, dtype=np.float32)
-    return toks, mask
+    # mask byte: bit 0 loss weight as a target, bit 1 document start (flag bit 1)
+    raw = np.frombuffer(data[64 + n * tb:64 + n * tb + n], dtype=np.uint8) if flags & 1 else np.ones(n, np.uint8)
+    mask = (raw & 1).astype(np.float32)
+    starts = ((raw >> 1) & 1).astype(bool) if flags & 2 else np.zeros(n, dtype=bool)
+    return toks, mask, starts
 
 
 def read_stream(path):
@@ -95,26 +101,40 @@ def read_stream(path):
         with open(path) as f:
             man = json.load(f)
         parts = [read_shard(os.path.join(os.path.dirname(path), s["path"])) for s in man["shards"]]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
     return read_shard(path)
 
 
 class Loader:
     def __init__(self, path, T):
-        self.toks, self.mask = read_stream(path)
+        self.toks, self.mask, self.starts = read_stream(path)
         self.T = T
         self.nw = (len(self.toks) - 1) // T
 
     def sequences(self, first, n):
-        """inputs, targets (n, T) int64 and target weights (n, T) float32."""
-        inp, tgt, msk = [], [], []
+        """inputs, targets (n, T) int64, target weights (n, T) float32, and the
+        document segment id of each input token (n, T) int64: the number of
+        document starts in the row up to and including it (packed data)."""
+        inp, tgt, msk, seg = [], [], [], []
         for g in range(first, first + n):
             w = (g % self.nw) * self.T
             inp.append(self.toks[w:w + self.T])
             tgt.append(self.toks[w + 1:w + self.T + 1])
             msk.append(self.mask[w + 1:w + self.T + 1])
+            seg.append(np.cumsum(self.starts[w:w + self.T]))
         return (torch.from_numpy(np.stack(inp)), torch.from_numpy(np.stack(tgt)),
-                torch.from_numpy(np.stack(msk)))
+                torch.from_numpy(np.stack(msk)), torch.from_numpy(np.stack(seg).astype(np.int64)))
+
+
+def seg_positions(seg):
+    """Position of each token within its segment: t - (first t of its segment)."""
+    B, T = seg.shape
+    t = torch.arange(T)[None].expand(B, T)
+    first = torch.zeros_like(seg)
+    for b in range(B):
+        for i in range(T):
+            first[b, i] = int((seg[b] == seg[b, i]).nonzero()[0])
+    return t - first
 
 
 # -- model ----------------------------------------------------------------------
@@ -137,29 +157,33 @@ def rope_cos_sin(T, D, theta):
             torch.from_numpy(np.sin(ang).astype(np.float32)))
 
 
-def rotate(x, cos, sin):
-    """x (B, T, nh, D), rotate-half pairs (i, i + D/2)."""
+def rotate(x, cos, sin, pos):
+    """x (B, T, nh, D), rotate-half pairs (i, i + D/2), token positions pos (B, T)."""
     h = x.shape[-1] // 2
     x0, x1 = x[..., :h], x[..., h:]
-    c, s = cos[None, :, None, :], sin[None, :, None, :]
+    c, s = cos[pos][:, :, None, :], sin[pos][:, :, None, :]
     return torch.cat([x0 * c - x1 * s, x0 * s + x1 * c], dim=-1)
 
 
-def attention(q, k, v):
-    """q (B,T,H,D), k/v (B,T,KV,D) -> (B,T,H*D), causal, GQA."""
+def attention(q, k, v, seg):
+    """q (B,T,H,D), k/v (B,T,KV,D) -> (B,T,H*D), causal, GQA, and token t sees
+    token u only when both are in the same document (seg (B,T) equal)."""
     B, T, H, D = q.shape
     rep = H // k.shape[2]
     k = k.repeat_interleave(rep, dim=2)
     v = v.repeat_interleave(rep, dim=2)
     q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
     s = (q @ k.transpose(-1, -2)) / math.sqrt(D)
-    causal = torch.ones(T, T, dtype=torch.bool).tril()
-    s = s.masked_fill(~causal, float("-inf"))
+    causal = torch.ones(T, T, dtype=torch.bool).tril()[None] & (seg[:, :, None] == seg[:, None, :])
+    s = s.masked_fill(~causal[:, None], float("-inf"))
     y = torch.softmax(s, dim=-1) @ v
     return y.transpose(1, 2).reshape(B, T, H * D)
 
 
-def llama_logits(hf, w, inp):
+def llama_logits(hf, w, inp, seg=None):
+    if seg is None:
+        seg = torch.zeros_like(inp)
+    pos = seg_positions(seg)
     C, L, H = hf["hidden_size"], hf["num_hidden_layers"], hf["num_attention_heads"]
     KV = hf.get("num_key_value_heads", H)
     D = hf.get("head_dim", C // H)
@@ -173,7 +197,7 @@ def llama_logits(hf, w, inp):
         q = (h @ w[p + "self_attn.q_proj.weight"].T).view(B, T, H, D)
         k = (h @ w[p + "self_attn.k_proj.weight"].T).view(B, T, KV, D)
         v = (h @ w[p + "self_attn.v_proj.weight"].T).view(B, T, KV, D)
-        a = attention(rotate(q, cos, sin), rotate(k, cos, sin), v)
+        a = attention(rotate(q, cos, sin, pos), rotate(k, cos, sin, pos), v, seg)
         x = x + a @ w[p + "self_attn.o_proj.weight"].T
         h = rms(x, w[p + "post_attention_layernorm.weight"], eps)
         g = torch.nn.functional.silu(h @ w[p + "mlp.gate_proj.weight"].T)
@@ -187,18 +211,21 @@ def gelu_new(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
-def gpt2_logits(hf, w, inp):
+def gpt2_logits(hf, w, inp, seg=None):
+    if seg is None:
+        seg = torch.zeros_like(inp)
+    pos = seg_positions(seg)
     C, L, H = hf["n_embd"], hf["n_layer"], hf["n_head"]
     eps = hf.get("layer_norm_epsilon", 1e-5)
     B, T = inp.shape
     ln = torch.nn.functional.layer_norm
-    x = w["wte.weight"][inp] + w["wpe.weight"][:T][None]
+    x = w["wte.weight"][inp] + w["wpe.weight"][pos]
     for i in range(L):
         p = "h.%d." % i
         h = ln(x, (C,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
         qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
         q, k, v = qkv.split(C, dim=-1)
-        a = attention(q.reshape(B, T, H, C // H), k.reshape(B, T, H, C // H), v.reshape(B, T, H, C // H))
+        a = attention(q.reshape(B, T, H, C // H), k.reshape(B, T, H, C // H), v.reshape(B, T, H, C // H), seg)
         x = x + a @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
         h = ln(x, (C,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
         f = gelu_new(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
@@ -207,9 +234,9 @@ def gpt2_logits(hf, w, inp):
     return x @ w["wte.weight"].T
 
 
-def loss_sum(hf, w, inp, tgt, msk):
+def loss_sum(hf, w, inp, tgt, msk, seg=None):
     f = gpt2_logits if hf["model_type"] == "gpt2" else llama_logits
-    logits = f(hf, w, inp)
+    logits = f(hf, w, inp, seg)
     ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1),
                                            reduction="none")
     return (ce * msk.reshape(-1)).sum()
@@ -227,9 +254,9 @@ def setup(a):
 
 def cmd_grads(a):
     c, hf, w, data, B, A = setup(a)
-    inp, tgt, msk = data.sequences(0, B * A)
+    inp, tgt, msk, seg = data.sequences(0, B * A)
     total = float(msk.sum())
-    loss = loss_sum(hf, w, inp, tgt, msk) / total
+    loss = loss_sum(hf, w, inp, tgt, msk, seg) / total
     loss.backward()
     safetensors_io.write_file(a.o, {k: v.grad.detach().numpy() for k, v in w.items()})
     print("loss %.9g" % float(loss))
@@ -258,13 +285,13 @@ def cmd_train(a):
     G = B * A
     clip = float(c["grad_clip"])
     for s in range(steps):
-        inp, tgt, msk = data.sequences(s * G, G)
+        inp, tgt, msk, seg = data.sequences(s * G, G)
         total = float(msk.sum())
         opt.zero_grad()
         acc = 0.0
         for k in range(A):
             sl = slice(k * B, (k + 1) * B)
-            l = loss_sum(hf, w, inp[sl], tgt[sl], msk[sl]) / total
+            l = loss_sum(hf, w, inp[sl], tgt[sl], msk[sl], seg[sl]) / total
             l.backward()
             acc += float(l)
         if clip > 0:

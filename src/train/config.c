@@ -23,7 +23,7 @@
 
 #include "train/train.h"
 
-typedef enum { K_INT, K_U64, K_FLOAT, K_BOOL, K_STR, K_ARCH, K_DTYPE } key_type;
+typedef enum { K_INT, K_U64, K_FLOAT, K_BOOL, K_STR, K_ARCH, K_DTYPE, K_NAN } key_type;
 
 typedef struct key_def {
     const char *name;
@@ -52,6 +52,12 @@ static const key_def keys[] = {
     {"init_std", K_FLOAT, F(init_std), 0, 10, "std of the normal init (0.02); wo/w_down get std/sqrt(2*n_layer)"},
     {"train_data", K_STR, F(train_data), 0, 0, "training tokens: a shard (.bin) or a manifest (.json)"},
     {"val_data", K_STR, F(val_data), 0, 0, "validation tokens (shard or manifest); empty: none"},
+    {"tokenizer", K_STR, F(tokenizer), 0, 0,
+     "GGUF whose tokenizer.* metadata the GGUF export carries (default: the data manifest's, else a GGUF init)"},
+    {"sft_data", K_STR, F(sft_data), 0, 0, "finetune: JSONL conversations ({\"messages\": [...]} per line)"},
+    {"sft_val_data", K_STR, F(sft_val_data), 0, 0, "finetune: validation conversations (JSONL); empty: none"},
+    {"sft_template", K_STR, F(sft_template), 0, 0, "finetune: Jinja chat template file (default: the model's, else ChatML)"},
+    {"sft_pack", K_BOOL, F(sft_pack), 0, 0, "finetune: pack several conversations per sequence, document-masked (true)"},
     {"seq_len", K_INT, F(seq_len), 1, 1 << 16, "tokens per sequence (64)"},
     {"batch_size", K_INT, F(batch_size), 1, 1 << 16, "sequences per micro-batch per process (4)"},
     {"grad_accum", K_INT, F(grad_accum), 1, 1 << 16, "micro-batches per optimizer step per process (1)"},
@@ -81,6 +87,7 @@ static const key_def keys[] = {
     {"dump_grads", K_STR, F(dump_grads), 0, 0, "testing: safetensors of the first step's gradients"},
     {"dump_logits", K_STR, F(dump_logits), 0, 0, "testing: f32 logits of training sequence 0 after training"},
     {"quiet", K_BOOL, F(quiet), 0, 0, "no progress lines (false)"},
+    {"on_nan", K_NAN, F(on_nan_skip), 0, 0, "non-finite loss or gradient: stop (error naming the step) | skip the batch (stop)"},
 };
 
 #undef F
@@ -110,6 +117,7 @@ sg_train_config *sg_train_config_new(void)
     c->log_every = 1;
     c->val_batches = 4;
     c->sample_tokens = 16;
+    c->sft_pack = true;
     return c;
 }
 
@@ -201,6 +209,13 @@ static sg_status set_key(sg_train_config *c, const char *key, const char *val, c
         else if (!strcmp(val, "f16")) *(int *)field = 1;
         else
             return sg_fail(err, SG_ERR_INVALID, "%s: 'export_dtype' must be f32 or f16, got '%s'", where,
+                           shown(val, sv, sizeof sv));
+        return SG_OK;
+    case K_NAN:
+        if (!strcmp(val, "stop")) *(bool *)field = false;
+        else if (!strcmp(val, "skip")) *(bool *)field = true;
+        else
+            return sg_fail(err, SG_ERR_INVALID, "%s: 'on_nan' must be stop or skip, got '%s'", where,
                            shown(val, sv, sizeof sv));
         return SG_OK;
     }

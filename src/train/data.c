@@ -70,7 +70,8 @@ static sg_status shard_open(sg_shard *s, const char *path, uint64_t expect_token
     uint64_t n = rd64(p + 16);
     if (version != 1) return sg_fail(err, SG_ERR_UNSUPPORTED, "%s: shard version %u (supported: 1)", path, version);
     if (tb != 2 && tb != 4) return sg_fail(err, SG_ERR_FORMAT, "%s: token size %u bytes (must be 2 or 4)", path, tb);
-    if (flags & ~SG_SHARD_HAS_MASK) return sg_fail(err, SG_ERR_FORMAT, "%s: unknown flags 0x%x", path, flags);
+    if (flags & ~(SG_SHARD_HAS_MASK | SG_SHARD_HAS_DOCS) || (flags & SG_SHARD_HAS_DOCS && !(flags & SG_SHARD_HAS_MASK)))
+        return sg_fail(err, SG_ERR_FORMAT, "%s: unknown flags 0x%x", path, flags);
     uint64_t per = tb + ((flags & SG_SHARD_HAS_MASK) ? 1 : 0);
     if (n > (size - SG_SHARD_HEADER) / per || SG_SHARD_HEADER + n * per != size)
         return sg_fail(err, SG_ERR_FORMAT, "%s: header says %llu tokens but the file has %zu bytes", path,
@@ -83,8 +84,12 @@ static sg_status shard_open(sg_shard *s, const char *path, uint64_t expect_token
     s->tokens = p + SG_SHARD_HEADER;
     if (flags & SG_SHARD_HAS_MASK) {
         s->mask = s->tokens + n * tb;
+        s->docs = flags & SG_SHARD_HAS_DOCS;
+        unsigned mx = s->docs ? 3 : 1;
         for (uint64_t i = 0; i < n; i++)
-            if (s->mask[i] > 1) return sg_fail(err, SG_ERR_FORMAT, "%s: mask byte %llu is %u (must be 0 or 1)", path, (unsigned long long)i, s->mask[i]);
+            if (s->mask[i] > mx)
+                return sg_fail(err, SG_ERR_FORMAT, "%s: mask byte %llu is %u (must be 0..%u)", path,
+                               (unsigned long long)i, s->mask[i], mx);
     }
     if (v && *vocab && v != *vocab)
         return sg_fail(err, SG_ERR_FORMAT, "%s: vocab_size %u differs from %u", path, v, *vocab);
@@ -103,6 +108,7 @@ static sg_status add_shard(sg_data *d, const char *path, uint64_t expect, sg_err
     if (st) return st;
     s->start = d->n_tokens;
     d->n_tokens += s->n_tokens;
+    if (s->docs) d->docs = true;
     return SG_OK;
 }
 
@@ -212,8 +218,9 @@ void sg_data_close(sg_data *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Token and mask at stream index i (binary search over shard starts). */
-static uint32_t stream_at(const sg_data *d, uint64_t i, float *mask)
+/* Token, mask and document start at stream index i (binary search over
+ * shard starts). */
+static uint32_t stream_at(const sg_data *d, uint64_t i, float *mask, bool *start)
 {
     int lo = 0, hi = d->n_shards - 1;
     while (lo < hi) {
@@ -223,19 +230,24 @@ static uint32_t stream_at(const sg_data *d, uint64_t i, float *mask)
     }
     const sg_shard *s = &d->shards[lo];
     uint64_t k = i - s->start;
-    if (mask) *mask = s->mask ? (float)s->mask[k] : 1.0f;
+    if (mask) *mask = s->mask ? (float)(s->mask[k] & 1) : 1.0f;
+    if (start) *start = s->docs && (s->mask[k] & 2);
     return token_at(s, k);
 }
 
-void sg_data_fill(const sg_data *d, uint64_t first, int n, int32_t *inp, int32_t *tgt, float *mask)
+void sg_data_fill(const sg_data *d, uint64_t first, int n, int32_t *inp, int32_t *tgt, float *mask, int32_t *pos)
 {
     int T = d->seq_len;
     for (int b = 0; b < n; b++) {
         uint64_t w = (first + (uint64_t)b) % d->n_windows, base = w * (uint64_t)T;
+        int doc = 0; /* index of the current document's first token in the row */
         for (int t = 0; t < T; t++) {
             size_t o = (size_t)b * T + t;
-            inp[o] = (int32_t)stream_at(d, base + t, NULL);
-            tgt[o] = (int32_t)stream_at(d, base + t + 1, mask ? &mask[o] : NULL);
+            bool start = false;
+            inp[o] = (int32_t)stream_at(d, base + t, NULL, &start);
+            tgt[o] = (int32_t)stream_at(d, base + t + 1, mask ? &mask[o] : NULL, NULL);
+            if (start) doc = t;
+            if (pos) pos[o] = t - doc;
         }
     }
 }
@@ -254,7 +266,9 @@ sg_status sg_shard_write(const char *path, const uint32_t *tokens, const uint8_t
     wr32(h + 8, 1);
     wr32(h + 12, (uint32_t)tb);
     wr64(h + 16, n);
-    wr32(h + 24, mask ? SG_SHARD_HAS_MASK : 0);
+    bool docs = false;
+    for (uint64_t i = 0; mask && i < n && !docs; i++) docs = mask[i] & 2;
+    wr32(h + 24, mask ? SG_SHARD_HAS_MASK | (docs ? SG_SHARD_HAS_DOCS : 0) : 0);
     wr32(h + 28, vocab_size);
     sg_afile a;
     sg_status st = sg_afile_open(&a, path, err);
@@ -277,9 +291,9 @@ sg_status sg_shard_write(const char *path, const uint32_t *tokens, const uint8_t
     }
     if (mask) {
         for (uint64_t i = 0; i < n; i++)
-            if (mask[i] > 1) {
+            if (mask[i] > 3) {
                 sg_afile_abort(&a);
-                return sg_fail(err, SG_ERR_INVALID, "%s: mask value %u at %llu (must be 0 or 1)", path, mask[i], (unsigned long long)i);
+                return sg_fail(err, SG_ERR_INVALID, "%s: mask value %u at %llu (must be 0..3)", path, mask[i], (unsigned long long)i);
             }
         sg_afile_write(&a, mask, (size_t)n);
     }

@@ -24,14 +24,15 @@
 /* --------------------------------------------------------------- encoder */
 
 /* out (B,T,C) = wte[inp] (+ wpe[t] for GPT-2) */
-void encoder_forward(float *out, const int32_t *inp, const float *wte, const float *wpe, int B, int T, int C)
+void encoder_forward(float *out, const int32_t *inp, const int32_t *pos, const float *wte, const float *wpe, int B,
+                     int T, int C)
 {
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             float *o = out + ((size_t)b * T + t) * C;
             const float *e = wte + (size_t)inp[b * T + t] * C;
             if (wpe) {
-                const float *p = wpe + (size_t)t * C;
+                const float *p = wpe + (size_t)pos[b * T + t] * C;
                 for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
             } else {
                 memcpy(o, e, (size_t)C * sizeof(float));
@@ -39,7 +40,8 @@ void encoder_forward(float *out, const int32_t *inp, const float *wte, const flo
         }
 }
 
-void encoder_backward(float *dwte, float *dwpe, const float *dout, const int32_t *inp, int B, int T, int C)
+void encoder_backward(float *dwte, float *dwpe, const float *dout, const int32_t *inp, const int32_t *pos, int B, int T,
+                      int C)
 {
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
@@ -47,7 +49,7 @@ void encoder_backward(float *dwte, float *dwpe, const float *dout, const int32_t
             float *e = dwte + (size_t)inp[b * T + t] * C;
             for (int i = 0; i < C; i++) e[i] += d[i];
             if (dwpe) {
-                float *p = dwpe + (size_t)t * C;
+                float *p = dwpe + (size_t)pos[b * T + t] * C;
                 for (int i = 0; i < C; i++) p[i] += d[i];
             }
         }
@@ -218,11 +220,11 @@ void rope_table(float *cs, int T, int D, double theta)
 
 /* x (N, n_head, D) rotated in place, rotate-half pairs (i, i + D/2), row n
  * at position n mod T:  x0' = x0 c - x1 s,  x1' = x0 s + x1 c */
-void rope_forward(float *x, const float *cs, int N, int T, int n_head, int D)
+void rope_forward(float *x, const float *cs, const int32_t *pos, int N, int n_head, int D)
 {
     int half = D / 2;
     for (int n = 0; n < N; n++) {
-        const float *c = cs + (size_t)(n % T) * half * 2;
+        const float *c = cs + (size_t)pos[n] * half * 2;
         for (int h = 0; h < n_head; h++) {
             float *v = x + ((size_t)n * n_head + h) * D;
             for (int i = 0; i < half; i++) {
@@ -235,11 +237,11 @@ void rope_forward(float *x, const float *cs, int N, int T, int n_head, int D)
 }
 
 /* The transpose of the rotation, in place on the gradient. */
-void rope_backward(float *dx, const float *cs, int N, int T, int n_head, int D)
+void rope_backward(float *dx, const float *cs, const int32_t *pos, int N, int n_head, int D)
 {
     int half = D / 2;
     for (int n = 0; n < N; n++) {
-        const float *c = cs + (size_t)(n % T) * half * 2;
+        const float *c = cs + (size_t)pos[n] * half * 2;
         for (int h = 0; h < n_head; h++) {
             float *v = dx + ((size_t)n * n_head + h) * D;
             for (int i = 0; i < half; i++) {
@@ -269,11 +271,14 @@ static void att_fwd_task(void *arg, int task, int thread)
     int H = s->H, D = s->D, T = j->T, QD = H * D, KVD = s->KV * D;
     int b = task / H, h = task % H, kh = h / (H / s->KV);
     float scale = 1.0f / sqrtf((float)D);
+    const int32_t *pos = j->m->pos + (size_t)b * T;
     for (int t = 0; t < T; t++) {
         const float *q = j->q + ((size_t)b * T + t) * QD + (size_t)h * D;
         float *a = j->att + (((size_t)b * H + h) * T + t) * T;
         float mx = -INFINITY;
-        for (int u = 0; u <= t; u++) {
+        int u0 = t - pos[t]; /* first token of t's document */
+        for (int u = 0; u < u0; u++) a[u] = 0;
+        for (int u = u0; u <= t; u++) {
             const float *k = j->k + ((size_t)b * T + u) * KVD + (size_t)kh * D;
             float dot = 0;
             for (int i = 0; i < D; i++) dot += q[i] * k[i];
@@ -281,16 +286,16 @@ static void att_fwd_task(void *arg, int task, int thread)
             if (a[u] > mx) mx = a[u];
         }
         float sum = 0;
-        for (int u = 0; u <= t; u++) {
+        for (int u = u0; u <= t; u++) {
             a[u] = expf(a[u] - mx);
             sum += a[u];
         }
         float inv = 1.0f / sum;
-        for (int u = 0; u <= t; u++) a[u] *= inv;
+        for (int u = u0; u <= t; u++) a[u] *= inv;
         for (int u = t + 1; u < T; u++) a[u] = 0;
         float *o = j->out + ((size_t)b * T + t) * QD + (size_t)h * D;
         memset(o, 0, (size_t)D * sizeof(float));
-        for (int u = 0; u <= t; u++) {
+        for (int u = u0; u <= t; u++) {
             const float *v = j->v + ((size_t)b * T + u) * KVD + (size_t)kh * D;
             for (int i = 0; i < D; i++) o[i] += a[u] * v[i];
         }
@@ -317,14 +322,16 @@ static void att_bwd_task(void *arg, int task, int thread)
     int b = task / KV, kh = task % KV;
     float scale = 1.0f / sqrtf((float)D);
     float *dp = j->m->scratch + (size_t)thread * j->m->Tmax;
+    const int32_t *pos = j->m->pos + (size_t)b * T;
     for (int h = kh * G; h < (kh + 1) * G; h++)
         for (int t = 0; t < T; t++) {
+            int u0 = t - pos[t];
             const float *a = j->catt + (((size_t)b * H + h) * T + t) * T;
             const float *dy = j->datty + ((size_t)b * T + t) * QD + (size_t)h * D;
             const float *q = j->q + ((size_t)b * T + t) * QD + (size_t)h * D;
             float *dq = j->dq + ((size_t)b * T + t) * QD + (size_t)h * D;
             float sum = 0;
-            for (int u = 0; u <= t; u++) {
+            for (int u = u0; u <= t; u++) {
                 const float *v = j->v + ((size_t)b * T + u) * KVD + (size_t)kh * D;
                 float *dv = j->dv + ((size_t)b * T + u) * KVD + (size_t)kh * D;
                 float d = 0;
@@ -335,7 +342,7 @@ static void att_bwd_task(void *arg, int task, int thread)
                 dp[u] = d;
                 sum += a[u] * d;
             }
-            for (int u = 0; u <= t; u++) {
+            for (int u = u0; u <= t; u++) {
                 float ds = a[u] * (dp[u] - sum) * scale;
                 const float *k = j->k + ((size_t)b * T + u) * KVD + (size_t)kh * D;
                 float *dk = j->dk + ((size_t)b * T + u) * KVD + (size_t)kh * D;

@@ -179,8 +179,9 @@ sg_status sg_tmodel_new(sg_tmodel *m, const sg_tshape *s, int Bmax, int Tmax, in
     m->n_threads = m->pool ? sg_pool_size(m->pool) : 1;
     m->scratch = alloc_f32((size_t)m->n_threads * (size_t)Tmax);
     m->rope_cs = alloc_f32((size_t)Tmax * (size_t)(s->D / 2 > 0 ? s->D / 2 : 1) * 2);
+    m->pos = malloc((size_t)Bmax * (size_t)Tmax * sizeof *m->pos);
     if (!m->params || !m->grads || !m->adam_m || !m->adam_v || !m->act_mem || !m->dact_mem || !m->pool ||
-        !m->scratch || !m->rope_cs) {
+        !m->scratch || !m->rope_cs || !m->pos) {
         sg_tmodel_free(m);
         return sg_fail(err, SG_ERR_NOMEM, "out of memory for a model of %zu parameters (batch %d x %d)", off, Bmax,
                        Tmax);
@@ -203,6 +204,7 @@ void sg_tmodel_free(sg_tmodel *m)
     free(m->dact_mem);
     free(m->scratch);
     free(m->rope_cs);
+    free(m->pos);
     if (m->pool) sg_pool_free(m->pool);
     memset(m, 0, sizeof *m);
 }
@@ -347,7 +349,18 @@ void sg_tmodel_import(sg_tmodel *m, const sg_model *src)
 
 double sg_tmodel_forward(sg_tmodel *m, const int32_t *inp, const int32_t *tgt, const float *mask, int B, int T)
 {
+    return sg_tmodel_forward_docs(m, inp, NULL, tgt, mask, B, T);
+}
+
+double sg_tmodel_forward_docs(sg_tmodel *m, const int32_t *inp, const int32_t *pos, const int32_t *tgt,
+                              const float *mask, int B, int T)
+{
     const sg_tshape *s = &m->s;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int p = pos ? pos[b * T + t] : t;
+            m->pos[b * T + t] = p >= 0 && p <= t ? p : t; /* a document cannot start before the row */
+        }
     sg_acts *a = &m->a;
     acts_layout(m, B, T, m->act_mem, a);
     m->B = B;
@@ -360,7 +373,7 @@ double sg_tmodel_forward(sg_tmodel *m, const int32_t *inp, const int32_t *tgt, c
     size_t NC = (size_t)N * C, NQ = (size_t)N * QD, NKV = (size_t)N * KVD, NF = (size_t)N * F;
     size_t att_sz = (size_t)B * s->H * T * T;
 
-    encoder_forward(a->encoded, inp, sg_tp(m, P_WTE), gpt2 ? sg_tp(m, P_WPE) : NULL, B, T, C);
+    encoder_forward(a->encoded, inp, m->pos, sg_tp(m, P_WTE), gpt2 ? sg_tp(m, P_WPE) : NULL, B, T, C);
     for (int l = 0; l < s->L; l++) {
         const float *x = l == 0 ? a->encoded : a->res2 + (l - 1) * NC;
         float *ln1 = a->ln1 + l * NC, *ln1_mean = a->ln1_mean + (size_t)l * N, *ln1_rstd = a->ln1_rstd + (size_t)l * N;
@@ -376,8 +389,8 @@ double sg_tmodel_forward(sg_tmodel *m, const int32_t *inp, const int32_t *tgt, c
         matmul_forward(m->pool, k, ln1, sg_tp(m, P_WK) + lKV * C, gpt2 ? sg_tp(m, P_BK) + lKV : NULL, N, C, KVD);
         matmul_forward(m->pool, v, ln1, sg_tp(m, P_WV) + lKV * C, gpt2 ? sg_tp(m, P_BV) + lKV : NULL, N, C, KVD);
         if (!gpt2) {
-            rope_forward(q, m->rope_cs, N, T, s->H, s->D);
-            rope_forward(k, m->rope_cs, N, T, s->KV, s->D);
+            rope_forward(q, m->rope_cs, m->pos, N, s->H, s->D);
+            rope_forward(k, m->rope_cs, m->pos, N, s->KV, s->D);
         }
         attention_forward(m, atty, att, q, k, v, B, T);
         matmul_forward(m->pool, res1, atty, sg_tp(m, P_WO) + lC * QD, gpt2 ? sg_tp(m, P_BO) + lC : NULL, N, QD, C);
@@ -466,8 +479,8 @@ void sg_tmodel_backward(sg_tmodel *m, float scale)
         memset(d->dv, 0, NKV * sizeof(float));
         attention_backward(m, d->dq, d->dk, d->dv, d->datty, att, q, k, v, B, T);
         if (!gpt2) {
-            rope_backward(d->dq, m->rope_cs, N, T, s->H, s->D);
-            rope_backward(d->dk, m->rope_cs, N, T, s->KV, s->D);
+            rope_backward(d->dq, m->rope_cs, m->pos, N, s->H, s->D);
+            rope_backward(d->dk, m->rope_cs, m->pos, N, s->KV, s->D);
         }
         matmul_backward(m->pool, d->dln, sg_tg(m, P_WQ) + lQ * C, gpt2 ? sg_tg(m, P_BQ) + lQ : NULL, d->dq, ln1,
                         sg_tp(m, P_WQ) + lQ * C, N, C, QD, false);
@@ -480,5 +493,5 @@ void sg_tmodel_backward(sg_tmodel *m, float scale)
                                ln1_mean, ln1_rstd, N, C);
         else rmsnorm_backward(d->dres, sg_tg(m, P_LN1W) + lC, d->dln, x, sg_tp(m, P_LN1W) + lC, ln1_rstd, N, C);
     }
-    encoder_backward(sg_tg(m, P_WTE), gpt2 ? sg_tg(m, P_WPE) : NULL, d->dres, m->inp, B, T, C);
+    encoder_backward(sg_tg(m, P_WTE), gpt2 ? sg_tg(m, P_WPE) : NULL, d->dres, m->inp, m->pos, B, T, C);
 }

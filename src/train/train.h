@@ -40,7 +40,9 @@ struct sg_train_config {
     double norm_eps, rope_theta, init_std;
     bool tied_embeddings;
     /* data */
-    char train_data[SG_TCFG_STR], val_data[SG_TCFG_STR];
+    char train_data[SG_TCFG_STR], val_data[SG_TCFG_STR], tokenizer[SG_TCFG_STR];
+    char sft_data[SG_TCFG_STR], sft_val_data[SG_TCFG_STR], sft_template[SG_TCFG_STR];
+    bool sft_pack;
     int seq_len, batch_size, grad_accum;
     /* optimizer and schedule */
     int max_steps, warmup_steps;
@@ -49,7 +51,7 @@ struct sg_train_config {
     uint64_t seed;
     int threads, log_every, val_every, val_batches, sample_every, sample_tokens;
     int checkpoint_every, halt_after;
-    bool quiet;
+    bool quiet, on_nan_skip;
     char out_dir[SG_TCFG_STR], resume[SG_TCFG_STR];
     char export_gguf[SG_TCFG_STR], export_hf[SG_TCFG_STR];
     int export_f16;
@@ -67,19 +69,25 @@ void sg_train_config_print_keys(FILE *f);
  *   8  u32 version = 1
  *  12  u32 token_bytes       2 (u16 ids) or 4 (u32 ids)
  *  16  u64 n_tokens
- *  24  u32 flags             bit 0: n_tokens mask bytes (0/1) follow the tokens
+ *  24  u32 flags             bit 0: n_tokens mask bytes follow the tokens: bit 0
+ *                            of each = loss weight of the token as a target;
+ *                            bit 1 (with flag bit 1 only) = the token starts a
+ *                            document (packed SFT: attention and positions
+ *                            restart there)
  *  28  u32 vocab_size        0 when unknown
  *  32  32 reserved bytes, zero
  */
 #define SG_SHARD_MAGIC "SGTOKENS"
 #define SG_SHARD_HEADER 64
 #define SG_SHARD_HAS_MASK 1u
+#define SG_SHARD_HAS_DOCS 2u /* with HAS_MASK: bit 1 of a mask byte marks a document start */
 
 typedef struct sg_shard {
     sg_mapped_file file;
     uint64_t n_tokens, start; /* start: index of its first token in the stream */
     int token_bytes;
     const uint8_t *tokens, *mask; /* mask NULL: every target counts */
+    bool docs;                    /* mask bytes carry document starts */
 } sg_shard;
 
 typedef struct sg_data {
@@ -89,6 +97,7 @@ typedef struct sg_data {
     uint64_t n_tokens;
     uint32_t vocab_size; /* declared by the manifest/shards, 0 unknown */
     uint32_t max_token;  /* largest id present */
+    bool docs;           /* some shard marks document starts */
     int seq_len;
     uint64_t n_windows; /* sequences of seq_len + 1 tokens, stride seq_len */
 } sg_data;
@@ -97,8 +106,11 @@ sg_status sg_data_open(sg_data *d, const char *path, int seq_len, sg_error *err)
 void sg_data_close(sg_data *d);
 /* Sequences first .. first + n - 1 of the stream (window index = sequence
  * index mod n_windows): inp[n*T] = tokens, tgt[n*T] = next tokens,
- * mask[n*T] = weight of each target (1 unless the shard has a mask). */
-void sg_data_fill(const sg_data *d, uint64_t first, int n, int32_t *inp, int32_t *tgt, float *mask);
+ * mask[n*T] = weight of each target (1 unless the shard has a mask),
+ * pos[n*T] (may be NULL) = position of each input token in its document:
+ * t, or with document starts (SG_SHARD_HAS_DOCS) the distance to the last
+ * document start at or before it in the window. */
+void sg_data_fill(const sg_data *d, uint64_t first, int n, int32_t *inp, int32_t *tgt, float *mask, int32_t *pos);
 
 /* --------------------------------------------------------------- model */
 
@@ -167,6 +179,9 @@ typedef struct sg_tmodel {
     /* the current micro-batch (valid between forward and backward) */
     const int32_t *inp, *tgt;
     const float *mask;
+    int32_t *pos; /* (Bmax*Tmax) position of each token within its document:
+                   * t unpacked; with packed documents attention of token t
+                   * covers t - pos[t] .. t only (document masking) */
 } sg_tmodel;
 
 static inline float *sg_tp(const sg_tmodel *m, int p)
@@ -195,14 +210,22 @@ void sg_tmodel_import(sg_tmodel *m, const sg_model *src);
  * (mask NULL: all ones); logits are left in a.logits (probabilities once
  * tgt is given). */
 double sg_tmodel_forward(sg_tmodel *m, const int32_t *inp, const int32_t *tgt, const float *mask, int B, int T);
+/* The same with per-token document positions pos (B*T; NULL: 0..T-1 in
+ * every row): RoPE / learned positions use pos, and attention does not cross
+ * document starts (pos == 0). */
+double sg_tmodel_forward_docs(sg_tmodel *m, const int32_t *inp, const int32_t *pos, const int32_t *tgt,
+                              const float *mask, int B, int T);
 /* Backward pass of the last forward (which had targets): adds the gradient
  * of scale * sum(mask * loss) to m->grads. */
 void sg_tmodel_backward(sg_tmodel *m, float scale);
 
 /* ------------------------------------------------------------- layers */
 
-void encoder_forward(float *out, const int32_t *inp, const float *wte, const float *wpe, int B, int T, int C);
-void encoder_backward(float *dwte, float *dwpe, const float *dout, const int32_t *inp, int B, int T, int C);
+/* pos (B*T): position of each token in its document (t when unpacked). */
+void encoder_forward(float *out, const int32_t *inp, const int32_t *pos, const float *wte, const float *wpe, int B,
+                     int T, int C);
+void encoder_backward(float *dwte, float *dwpe, const float *dout, const int32_t *inp, const int32_t *pos, int B, int T,
+                      int C);
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N, int C, float eps);
 void rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp, const float *w, const float *rstd,
                       int N, int C);
@@ -215,8 +238,8 @@ void matmul_forward(sg_pool *pool, float *out, const float *inp, const float *w,
 void matmul_backward(sg_pool *pool, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                      const float *w, int N, int IC, int OC, bool accumulate_dinp);
 void rope_table(float *cs, int T, int D, double theta);
-void rope_forward(float *x, const float *cs, int N, int T, int n_head, int D);
-void rope_backward(float *dx, const float *cs, int N, int T, int n_head, int D);
+void rope_forward(float *x, const float *cs, const int32_t *pos, int N, int n_head, int D);
+void rope_backward(float *dx, const float *cs, const int32_t *pos, int N, int n_head, int D);
 void attention_forward(sg_tmodel *m, float *out, float *att, const float *q, const float *k, const float *v, int B,
                        int T);
 void attention_backward(sg_tmodel *m, float *dq, float *dk, float *dv, const float *datty, const float *att,

@@ -39,7 +39,7 @@ typedef struct run {
     sg_tmodel m;
     sg_train_state st;
     int B, T, A;
-    int32_t *inp, *tgt; /* (A, B*T) */
+    int32_t *inp, *tgt, *pos; /* (A, B*T) */
     float *mask;        /* (A, B*T) */
     FILE *log;
 } run;
@@ -113,8 +113,8 @@ static double validate(run *r)
     size_t BT = (size_t)r->B * r->T;
     for (int i = 0; i < r->c->val_batches; i++) {
         uint64_t first = ((uint64_t)i * r->dist.world + (uint64_t)r->dist.rank) * (uint64_t)r->B;
-        sg_data_fill(&r->val, first, r->B, r->inp, r->tgt, r->mask);
-        acc[0] += sg_tmodel_forward(&r->m, r->inp, r->tgt, r->mask, r->B, r->T);
+        sg_data_fill(&r->val, first, r->B, r->inp, r->tgt, r->mask, r->pos);
+        acc[0] += sg_tmodel_forward_docs(&r->m, r->inp, r->pos, r->tgt, r->mask, r->B, r->T);
         for (size_t k = 0; k < BT; k++) acc[1] += r->mask[k];
     }
     sg_dist_allreduce_f64(&r->dist, acc, 2);
@@ -128,7 +128,7 @@ static void sample(run *r, int step)
     int n_prompt = r->T < 8 ? r->T : 8, cap = r->m.Tmax;
     int32_t *toks = malloc((size_t)cap * sizeof *toks);
     if (!toks) return;
-    sg_data_fill(d, 0, 1, r->inp, r->tgt, NULL);
+    sg_data_fill(d, 0, 1, r->inp, r->tgt, NULL, NULL);
     memcpy(toks, r->inp, (size_t)n_prompt * sizeof *toks);
     printf("sample step %d: prompt", step);
     for (int i = 0; i < n_prompt; i++) printf(" %d", toks[i]);
@@ -163,8 +163,8 @@ static sg_status save_checkpoint(run *r, sg_error *err)
 /* Logits of training sequence 0 with the final weights (test aid). */
 static sg_status dump_logits(run *r, sg_error *err)
 {
-    sg_data_fill(&r->train, 0, 1, r->inp, r->tgt, NULL);
-    sg_tmodel_forward(&r->m, r->inp, NULL, NULL, 1, r->T);
+    sg_data_fill(&r->train, 0, 1, r->inp, r->tgt, NULL, r->pos);
+    sg_tmodel_forward_docs(&r->m, r->inp, r->pos, NULL, NULL, 1, r->T);
     FILE *f = fopen(r->c->dump_logits, "wb");
     if (!f) return sg_fail(err, SG_ERR_IO, "%s: cannot create: %s", r->c->dump_logits, strerror(errno));
     size_t n = (size_t)r->T * r->m.s.V;
@@ -173,15 +173,17 @@ static sg_status dump_logits(run *r, sg_error *err)
     return ok ? SG_OK : sg_fail(err, SG_ERR_IO, "%s: write failed", r->c->dump_logits);
 }
 
-/* One optimizer step; returns the mean loss of the global batch. */
-static double train_step(run *r, double *norm_out, bool dump)
+/* One optimizer step; returns the mean loss of the global batch. A loss or
+ * gradient norm that is not finite skips the update (*skipped) and leaves
+ * the weights as they were; the caller stops or goes on (on_nan). */
+static double train_step(run *r, double *norm_out, bool dump, bool *skipped)
 {
     const sg_train_config *c = r->c;
     size_t BT = (size_t)r->B * r->T;
     double acc[2] = {0, 0}; /* sum(mask * loss), sum(mask) */
     for (int a = 0; a < r->A; a++) {
         uint64_t first = r->st.data_pos + ((uint64_t)a * r->dist.world + (uint64_t)r->dist.rank) * (uint64_t)r->B;
-        sg_data_fill(&r->train, first, r->B, r->inp + a * BT, r->tgt + a * BT, r->mask + a * BT);
+        sg_data_fill(&r->train, first, r->B, r->inp + a * BT, r->tgt + a * BT, r->mask + a * BT, r->pos + a * BT);
         for (size_t k = 0; k < BT; k++) acc[1] += r->mask[a * BT + k];
     }
     double total = acc[1];
@@ -189,7 +191,8 @@ static double train_step(run *r, double *norm_out, bool dump)
     float scale = total > 0 ? (float)(1.0 / total) : 0.0f;
     memset(r->m.grads, 0, r->m.n_params * sizeof(float));
     for (int a = 0; a < r->A; a++) {
-        acc[0] += sg_tmodel_forward(&r->m, r->inp + a * BT, r->tgt + a * BT, r->mask + a * BT, r->B, r->T);
+        acc[0] += sg_tmodel_forward_docs(&r->m, r->inp + a * BT, r->pos + a * BT, r->tgt + a * BT, r->mask + a * BT,
+                                         r->B, r->T);
         sg_tmodel_backward(&r->m, scale);
     }
     sg_dist_allreduce_f32(&r->dist, r->m.grads, r->m.n_params);
@@ -200,14 +203,18 @@ static double train_step(run *r, double *norm_out, bool dump)
             fprintf(stderr, "stargate: warning: %s\n", e.msg);
     }
     double norm = sg_grad_norm(&r->m);
-    sg_grad_clip(&r->m, norm, c->grad_clip);
-    double lr = sg_lr_at(c, r->st.step);
-    sg_adamw_step(&r->m, c, lr, r->st.step + 1);
+    double loss = total > 0 ? acc[0] / total : 0;
+    *skipped = !isfinite(loss) || !isfinite(norm);
+    if (!*skipped) {
+        sg_grad_clip(&r->m, norm, c->grad_clip);
+        double lr = sg_lr_at(c, r->st.step);
+        sg_adamw_step(&r->m, c, lr, r->st.step + 1);
+    }
     r->st.step++;
     r->st.data_pos += (uint64_t)r->A * (uint64_t)r->dist.world * (uint64_t)r->B;
     r->st.tokens += (uint64_t)r->A * (uint64_t)r->dist.world * BT;
     *norm_out = norm;
-    return total > 0 ? acc[0] / total : 0;
+    return loss;
 }
 
 static sg_status run_loop(run *r, sg_error *err)
@@ -228,14 +235,30 @@ static sg_status run_loop(run *r, sg_error *err)
         fflush(stdout);
     }
     double t_start = now(), t_last = t_start;
-    int steps_since = 0;
+    int steps_since = 0, n_skipped = 0;
     for (int step = start; step < stop; step++) {
         double norm, t0 = now();
-        double loss = train_step(r, &norm, c->dump_grads[0] && step == start);
+        bool skipped;
+        double loss = train_step(r, &norm, c->dump_grads[0] && step == start, &skipped);
         double dt = now() - t0;
-        if (!isfinite(loss)) {
-            if (lead) fprintf(stderr, "stargate: error: loss is %g at step %d\n", loss, r->st.step);
-            return sg_fail(err, SG_ERR_INVALID, "training diverged: loss is not finite at step %d", r->st.step);
+        if (skipped) {
+            const char *what = !isfinite(loss) ? "loss" : "gradient norm";
+            double v = !isfinite(loss) ? loss : norm;
+            if (!c->on_nan_skip)
+                return sg_fail(err, SG_ERR_INVALID,
+                               "training diverged: %s is %g at step %d (weights of step %d kept; on_nan = skip "
+                               "skips such batches)",
+                               what, v, r->st.step, r->st.step - 1);
+            n_skipped++;
+            if (lead) {
+                fprintf(stderr, "stargate: warning: %s is %g at step %d: batch skipped (on_nan = skip)\n", what, v,
+                        r->st.step);
+                if (r->log) fprintf(r->log, "skip %d %s %g\n", r->st.step, what, v);
+            }
+            if (n_skipped >= 100 && n_skipped == r->st.step - start)
+                return sg_fail(err, SG_ERR_INVALID, "training diverged: the first %d steps all had a non-finite loss",
+                               n_skipped);
+            continue;
         }
         double lr = sg_lr_at(c, step);
         double tok = (double)r->A * r->dist.world * r->B * r->T;
@@ -317,7 +340,8 @@ sg_status sg_train_run(const sg_train_config *c, sg_error *err)
     r.inp = malloc(n * sizeof *r.inp);
     r.tgt = malloc(n * sizeof *r.tgt);
     r.mask = malloc(n * sizeof *r.mask);
-    if (!r.inp || !r.tgt || !r.mask) {
+    r.pos = malloc(n * sizeof *r.pos);
+    if (!r.inp || !r.tgt || !r.mask || !r.pos) {
         s = sg_fail(err, SG_ERR_NOMEM, "out of memory for %zu batch tokens", n);
         goto done;
     }
@@ -350,6 +374,7 @@ done:
     free(r.inp);
     free(r.tgt);
     free(r.mask);
+    free(r.pos);
     if (r.m.params) sg_tmodel_free(&r.m);
     sg_data_close(&r.train);
     if (r.have_val) sg_data_close(&r.val);

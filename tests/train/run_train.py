@@ -5,7 +5,9 @@ the trainer's own guarantees (resume bit-exactness, exports, MPI, errors).
 Cases (one ctest each; `--list` prints them):
   grads_*       gradients of every parameter after one step's forward/backward
                 vs tools/train_reference.py (torch autograd, float32), relative
-                L2 error per tensor <= 1e-4 (printed per parameter group)
+                L2 error per tensor <= 1e-4 (printed per parameter group);
+                *_mask with a loss mask, *_docs with packed documents (loss
+                mask + document starts: attention and positions restart)
   steps20_*     losses of 20 AdamW steps (warmup + cosine, clipping, weight
                 decay, accumulation) vs torch.optim.AdamW, relative <= 1e-4
   resume_exact  N steps straight vs N/2, stop, resume, N/2: identical losses
@@ -45,6 +47,7 @@ except ImportError as e:  # pragma: no cover
 
 PY = sys.executable
 CASES = ["grads_llama_gqa", "grads_llama_tied", "grads_llama_gguf", "grads_gpt2", "grads_llama_mask",
+         "grads_llama_docs", "grads_gpt2_docs",
          "steps20_llama", "steps20_gpt2", "resume_exact", "export_llama", "export_gpt2",
          "mpi_equiv", "e2e_pattern", "bad_config"]
 
@@ -71,10 +74,18 @@ class Ctx:
         gen_model.main(args + ["--format", fmt, "--out", out, "--quiet"])
         return out
 
-    def shard(self, name, n, vocab, seed=0, mask=False):
+    def shard(self, name, n, vocab, seed=0, mask=False, docs=False):
         rng = np.random.default_rng(seed)
         toks = rng.integers(0, vocab, n)
         m = np.random.default_rng(seed + 1).integers(0, 2, n) if mask else None
+        if docs:  # packed documents of 1..12 tokens: bit 1 marks each start, its own target weight 0
+            r = np.random.default_rng(seed + 2)
+            starts = np.zeros(n, dtype=bool)
+            i = 0
+            while i < n:
+                starts[i] = True
+                i += int(r.integers(1, 13))
+            m = np.where(starts, 2, m)
         p = self.path(name)
         ref.write_shard(p, toks, vocab, m)
         return p
@@ -122,10 +133,10 @@ def log_losses(path):
 
 
 # ---------------------------------------------------------------------------- cases
-def grads_case(c, model_args, fmt="hf", mask=False, accum=2):
+def grads_case(c, model_args, fmt="hf", mask=False, accum=2, docs=False):
     model = c.model("model", model_args, fmt)
     hf = c.model("model_hf", model_args) if fmt != "hf" else model
-    data = c.shard("data.bin", 4000, 61, seed=7, mask=mask)
+    data = c.shard("data.bin", 4000, 61, seed=7, mask=mask, docs=docs)
     common = dict(train_data=data, seq_len=16, batch_size=2, grad_accum=accum, max_steps=1, threads=2,
                   quiet="true")
     cfg = c.config("c.txt", init=model, dump_grads=c.path("grads_c.safetensors"), **common)
@@ -223,7 +234,7 @@ def export_case(c, arch):
     else:
         kv.update(n_ctx=40)
     c.train(c.config("c.txt", **kv))
-    toks, _ = ref.read_shard(data)
+    toks = ref.read_shard(data)[0]
     ids = " ".join(str(int(t)) for t in toks[:24])
     want = np.fromfile(c.path("train_logits.bin"), dtype="<f4").reshape(24, 83)
     worst = 0.0
@@ -365,6 +376,10 @@ def main():
         grads_case(c, GPT2)
     elif n == "grads_llama_mask":
         grads_case(c, LLAMA, mask=True)
+    elif n == "grads_llama_docs":
+        grads_case(c, LLAMA, mask=True, docs=True)
+    elif n == "grads_gpt2_docs":
+        grads_case(c, GPT2, mask=True, docs=True)
     elif n == "steps20_llama":
         steps20_case(c, LLAMA, 8.0)
     elif n == "steps20_gpt2":

@@ -110,7 +110,7 @@ static void test_data(void)
     int32_t inp[16], tgt[16];
     float m[16];
     /* sequences 3 and 4: window 3 (tokens 24..32, across the shard boundary), then window 0 */
-    sg_data_fill(&d, 3, 2, inp, tgt, m);
+    sg_data_fill(&d, 3, 2, inp, tgt, m, NULL);
     for (int t = 0; t < 8; t++) {
         CHECK(inp[t] == (int32_t)toks[24 + t] && tgt[t] == (int32_t)toks[25 + t]);
         CHECK(m[t] == (float)mask[25 + t]); /* shard b has a mask, the target's weight */
