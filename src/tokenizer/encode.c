@@ -375,8 +375,8 @@ static void spm_encode(enc *e, size_t n)
     }
 }
 
-/* Character-level BPE with byte fallback over e->buf[0..n). */
-static void charbpe_encode(enc *e, size_t n)
+/* Character-level BPE with byte fallback over src[0..n). */
+static void charbpe_encode(enc *e, const char *src, size_t n)
 {
     const sg_tokenizer *t = e->t;
     if (!symbols(e, n)) {
@@ -386,12 +386,12 @@ static void charbpe_encode(enc *e, size_t n)
     size_t k = 0;
     for (size_t off = 0; off < n;) {
         uint32_t cp;
-        int l = sg_utf8_seq((const uint8_t *)e->buf + off, n - off, &cp);
+        int l = sg_utf8_seq((const uint8_t *)src + off, n - off, &cp);
         if (l <= 0) l = 1;
-        int32_t id = sg_strmap_get(t, e->buf + off, (size_t)l);
+        int32_t id = sg_strmap_get(t, src + off, (size_t)l);
         if (id >= 0) e->sid[k++] = id;
         else
-            for (int j = 0; j < l; j++) e->sid[k++] = t->byte_id[(uint8_t)e->buf[off + (size_t)j]];
+            for (int j = 0; j < l; j++) e->sid[k++] = t->byte_id[(uint8_t)src[off + (size_t)j]];
         off += (size_t)l;
     }
     if (!k) return;
@@ -424,13 +424,23 @@ static size_t spm_escape(enc *e, const char *s, size_t n, bool prefix)
     return m;
 }
 
+/* Does the "▁" prefix go in front of fragment s[0..n)? at_start: it begins
+ * the text. */
+static bool wants_prefix(const sg_tokenizer *t, const char *s, size_t n, bool at_start)
+{
+    if (!t->add_space_prefix) return false;
+    if (t->prefix_mode == SG_PREFIX_EACH) return true;
+    if (t->prefix_mode == SG_PREFIX_FIRST && !at_start) return false;
+    return !(s[0] == ' ' || (n >= 3 && !memcmp(s, "\xE2\x96\x81", 3))); /* Metaspace: not when one is there */
+}
+
 /* Encode one fragment of plain text (no special tokens inside). */
-static sg_status fragment(enc *e, const char *s, size_t n, bool after_special, sg_error *err)
+static sg_status fragment(enc *e, const char *s, size_t n, bool at_start, sg_error *err)
 {
     const sg_tokenizer *t = e->t;
     if (n == 0) return SG_OK;
     if (t->model == SG_TOKM_BPE) return sg_pretok_split(&t->pre, s, n, bpe_piece, e, err);
-    size_t m = spm_escape(e, s, n, t->add_space_prefix && after_special);
+    size_t m = spm_escape(e, s, n, wants_prefix(t, s, n, at_start));
     if (e->oom) return SG_OK;
     if (t->model == SG_TOKM_SPM) { /* chunks end after characters no merge can cross */
         char *whole = e->buf;
@@ -452,7 +462,15 @@ static sg_status fragment(enc *e, const char *s, size_t n, bool after_special, s
         e->buf = whole;
         e->buf_cap = whole_cap;
     }
-    else if (t->model == SG_TOKM_CHARBPE) charbpe_encode(e, m);
+    else if (t->model == SG_TOKM_CHARBPE && !t->metaspace_split) charbpe_encode(e, e->buf, m);
+    else if (t->model == SG_TOKM_CHARBPE) { /* Metaspace split: every "▁" starts a piece */
+        size_t a = 0;
+        for (size_t i = 1; i <= m && !e->oom; i++) {
+            if (i < m && !(i + 3 <= m && !memcmp(e->buf + i, "\xE2\x96\x81", 3))) continue;
+            charbpe_encode(e, e->buf + a, i - a);
+            a = i;
+        }
+    }
     return SG_OK;
 }
 
@@ -510,7 +528,6 @@ sg_status sg_tokenize(const sg_tokenizer *t, const char *text, size_t len, unsig
     bool add = flags & SG_TOKENIZE_ADD_SPECIAL, parse = flags & SG_TOKENIZE_PARSE_SPECIAL;
     if (add && t->add_bos && t->bos >= 0) push(&e, t->bos);
     size_t frag = 0;
-    bool after_special = true;
     for (size_t i = 0; i < len && !st && !e.oom;) {
         int32_t id = t->special_first[(uint8_t)text[i]] ? special_at(t, text, len, i, parse) : -1;
         if (id < 0) {
@@ -520,15 +537,14 @@ sg_status sg_tokenize(const sg_tokenizer *t, const char *text, size_t len, unsig
         size_t end = i;
         if (t->attr[id] & SG_TOKA_LSTRIP)
             while (end > frag && is_space(text[end - 1])) end--;
-        st = fragment(&e, text + frag, end - frag, after_special, err);
+        st = fragment(&e, text + frag, end - frag, frag == 0, err);
         push(&e, id);
-        after_special = true;
         i += t->toff[id + 1] - t->toff[id] - 1;
         if (t->attr[id] & SG_TOKA_RSTRIP)
             while (i < len && is_space(text[i])) i++;
         frag = i;
     }
-    if (!st && !e.oom && frag < len) st = fragment(&e, text + frag, len - frag, after_special, err);
+    if (!st && !e.oom && frag < len) st = fragment(&e, text + frag, len - frag, frag == 0, err);
     if (add && t->add_eos && t->eos >= 0) push(&e, t->eos);
     enc_free(&e);
     if (!st && e.oom) st = sg_fail(err, SG_ERR_NOMEM, "%s: out of memory while tokenizing %zu bytes", t->path, len);

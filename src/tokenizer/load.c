@@ -11,11 +11,17 @@
  *
  * Hugging Face: tokenizer.json's BPE model (vocab, merges, ignore_merges,
  * byte_fallback), added_tokens (special -> control, others user-defined,
- * lstrip/rstrip kept), the pre-tokenizer (ByteLevel, Split patterns,
- * Digits, Punctuation, in sequence) and, from tokenizer_config.json,
+ * lstrip/rstrip kept), the pre-tokenizer (ByteLevel, Split patterns with
+ * their behaviour and invert, Digits, Punctuation, in sequence; unknown
+ * kinds are refused) and, from tokenizer_config.json,
  * bos/eos tokens and add_bos_token/add_eos_token. ByteLevel models become
  * byte-level BPE; SentencePiece-converted ones (byte_fallback, U+2581
- * normalizer or Metaspace) become character BPE with byte fallback.
+ * normalizer or Metaspace) become character BPE with byte fallback: a
+ * Prepend("▁") normalizer puts "▁" before every fragment, Metaspace's
+ * prepend_scheme ("always", "first", "never") only where the fragment does
+ * not start with a space, and its `split` starts a piece at every "▁".
+ * tests/tokenizer/run_json_conformance.py checks all this on the real
+ * vocabularies (tools/vocab_to_tokenizer_json.py).
  *
  * Every string is copied: the tokenizer outlives the file it came from.
  */
@@ -207,8 +213,27 @@ static const char *token_content(const cJSON *v)
     return cJSON_IsString(c) ? c->valuestring : NULL;
 }
 
-/* Append the regex split(s) one pre-tokenizer node stands for. */
-static sg_status hf_pretok(sg_tokenizer *t, const cJSON *pt, sg_error *err)
+/* SG_SPLIT_* behaviour of a Split/Punctuation node (default: Isolated). */
+static unsigned split_behavior(const cJSON *pt)
+{
+    const cJSON *b = jget(pt, "behavior");
+    if (!cJSON_IsString(b)) return SG_SPLIT_ISOLATED;
+    static const struct { const char *name; unsigned v; } bs[] = {
+        {"Removed", SG_SPLIT_REMOVED},          {"Isolated", SG_SPLIT_ISOLATED},
+        {"MergedWithPrevious", SG_SPLIT_MERGED_PREV}, {"MergedWithNext", SG_SPLIT_MERGED_NEXT},
+        {"Contiguous", SG_SPLIT_CONTIGUOUS},
+    };
+    for (size_t i = 0; i < sizeof bs / sizeof *bs; i++)
+        if (!strcmp(b->valuestring, bs[i].name)) return bs[i].v;
+    return 99; /* unknown: sg_pretok_add refuses it */
+}
+
+/* Append the regex split(s) one pre-tokenizer node stands for. Steps after a
+ * ByteLevel step see one character per byte of the text (GPT-2's alphabet):
+ * Digits and Punctuation there match bytes (Falcon's Digits splits "Â½" into
+ * "Â" and "½"); a Split there is run on the text itself, which is the same
+ * for the ASCII patterns real files use ("[0-9][0-9][0-9]"). */
+static sg_status hf_pretok(sg_tokenizer *t, const cJSON *pt, bool *after_bl, sg_error *err)
 {
     const cJSON *type = jget(pt, "type");
     if (!cJSON_IsString(type)) return SG_OK;
@@ -216,7 +241,7 @@ static sg_status hf_pretok(sg_tokenizer *t, const cJSON *pt, sg_error *err)
     sg_status s = SG_OK;
     if (!strcmp(ty, "Sequence")) {
         const cJSON *it;
-        cJSON_ArrayForEach(it, jget(pt, "pretokenizers")) if ((s = hf_pretok(t, it, err))) return s;
+        cJSON_ArrayForEach(it, jget(pt, "pretokenizers")) if ((s = hf_pretok(t, it, after_bl, err))) return s;
     } else if (!strcmp(ty, "ByteLevel")) {
         if (jtrue(pt, "use_regex", true)) {
             sg_pretok tmp = {0};
@@ -225,26 +250,43 @@ static sg_status hf_pretok(sg_tokenizer *t, const cJSON *pt, sg_error *err)
                 sg_pretok_free(&tmp);
                 return sg_fail(err, SG_ERR_UNSUPPORTED, "%s: pre-tokenizer too long", t->path);
             }
+            t->pre.flags[t->pre.n] = SG_SPLIT_ISOLATED;
             t->pre.code[t->pre.n++] = tmp.code[0];
         }
+        *after_bl = true;
     } else if (!strcmp(ty, "Split")) {
         const cJSON *pat = jget(pt, "pattern");
         const cJSON *re = jget(pat, "Regex"), *str = jget(pat, "String");
-        if (cJSON_IsString(re)) s = sg_pretok_add_pattern(&t->pre, re->valuestring, strlen(re->valuestring), t->path, err);
+        unsigned fl = split_behavior(pt) | (jtrue(pt, "invert", false) ? SG_SPLIT_INVERT : 0);
+        if (cJSON_IsString(re)) s = sg_pretok_add(&t->pre, re->valuestring, strlen(re->valuestring), fl, t->path, err);
         else if (cJSON_IsString(str)) {
             char q[512];
             int n = snprintf(q, sizeof q, "\\Q%s\\E", str->valuestring);
-            if (n < 0 || (size_t)n >= sizeof q) return sg_fail(err, SG_ERR_UNSUPPORTED, "%s: split string too long", t->path);
-            s = sg_pretok_add_pattern(&t->pre, q, (size_t)n, t->path, err);
+            if (n < 0 || (size_t)n >= sizeof q || strstr(str->valuestring, "\\E"))
+                return sg_fail(err, SG_ERR_UNSUPPORTED, "%s: split string too long", t->path);
+            s = sg_pretok_add(&t->pre, q, (size_t)n, fl, t->path, err);
         }
-    } else if (!strcmp(ty, "Digits")) {
-        const char *p = jtrue(pt, "individual_digits", false) ? "\\p{N}" : "\\p{N}+";
-        s = sg_pretok_add_pattern(&t->pre, p, strlen(p), t->path, err);
-    } else if (!strcmp(ty, "Punctuation")) {
-        const char *p = "[\\p{P}\\$\\+<=>\\^~\\|`]+";
-        s = sg_pretok_add_pattern(&t->pre, p, strlen(p), t->path, err);
-    }
+    } else if (!strcmp(ty, "Digits")) { /* Rust's char::is_numeric: \p{N} */
+        unsigned fl = jtrue(pt, "individual_digits", false) ? SG_SPLIT_ISOLATED : SG_SPLIT_CONTIGUOUS;
+        const char *p = *after_bl ? "[0-9\\xB2\\xB3\\xB9\\xBC-\\xBE]" : "\\p{N}";
+        s = sg_pretok_add(&t->pre, p, strlen(p), fl | (*after_bl ? SG_SPLIT_BYTES : 0), t->path, err);
+    } else if (!strcmp(ty, "Punctuation")) { /* ASCII punctuation or a P* category */
+        const char *p = *after_bl ? "[!-/:-@\\[-`{-~\\xA1\\xA7\\xAB\\xB6\\xB7\\xBB\\xBF]" : "[\\p{P}\\$\\+<=>\\^~\\|`]";
+        s = sg_pretok_add(&t->pre, p, strlen(p), split_behavior(pt) | (*after_bl ? SG_SPLIT_BYTES : 0), t->path, err);
+    } else if (strcmp(ty, "Metaspace"))
+        return sg_fail(err, SG_ERR_UNSUPPORTED, "%s: pre-tokenizer '%.32s' is not supported", t->path, ty);
     return s;
+}
+
+/* The first node of type ty in a normalizer/pre-tokenizer tree. */
+static const cJSON *find_node(const cJSON *j, const char *ty)
+{
+    if (!j || cJSON_IsString(j)) return NULL;
+    const cJSON *type = jget(j, "type");
+    if (cJSON_IsString(type) && !strcmp(type->valuestring, ty)) return j;
+    const cJSON *c, *r;
+    cJSON_ArrayForEach(c, j) if ((r = find_node(c, ty))) return r;
+    return NULL;
 }
 
 /* Does a normalizer/pre-tokenizer/decoder tree mention s anywhere? */
@@ -338,13 +380,33 @@ sg_status sg_tok_load_hf(sg_tokenizer *t, const char *json, const char *config_j
         t->attr[k] = (uint8_t)((jtrue(it, "lstrip", false) ? SG_TOKA_LSTRIP : 0) | (jtrue(it, "rstrip", false) ? SG_TOKA_RSTRIP : 0));
     }
     if (bytelevel) {
-        if ((s = hf_pretok(t, pre, err))) goto done;
+        bool after_bl = false;
+        if ((s = hf_pretok(t, pre, &after_bl, err))) goto done;
         snprintf(t->pre.name, sizeof t->pre.name, "tokenizer.json, %d pattern%s", t->pre.n, t->pre.n == 1 ? "" : "s");
         t->ignore_merges = jtrue(model, "ignore_merges", false);
     } else {
-        t->add_space_prefix = json_mentions(norm, "\xE2\x96\x81") || json_mentions(pre, "Metaspace");
-        const cJSON *scheme = jget(pre, "prepend_scheme");
-        if (cJSON_IsString(scheme) && !strcmp(scheme->valuestring, "never")) t->add_space_prefix = false;
+        /* Llama 2: normalizer Prepend("▁") + Replace(" ", "▁"); Gemma: Replace only;
+         * transformers >= 4.38 (legacy=False), Mistral: pre-tokenizer Metaspace */
+        const cJSON *prep = find_node(norm, "Prepend"), *ms = find_node(pre, "Metaspace");
+        const cJSON *pv = jget(prep, "prepend");
+        t->add_space_prefix = cJSON_IsString(pv) && !strcmp(pv->valuestring, "\xE2\x96\x81");
+        t->prefix_mode = SG_PREFIX_EACH;
+        if (ms) {
+            const cJSON *scheme = jget(ms, "prepend_scheme"), *rep = jget(ms, "replacement");
+            if (cJSON_IsString(rep) && strcmp(rep->valuestring, "\xE2\x96\x81")) {
+                s = sg_fail(err, SG_ERR_UNSUPPORTED, "%s: Metaspace replacement '%.16s' is not supported (U+2581 is)", path,
+                            rep->valuestring);
+                goto done;
+            }
+            if (cJSON_IsString(scheme)) { /* tokenizers >= 0.15 */
+                t->add_space_prefix = strcmp(scheme->valuestring, "never") != 0;
+                t->prefix_mode = !strcmp(scheme->valuestring, "first") ? SG_PREFIX_FIRST : SG_PREFIX_ALWAYS;
+            } else { /* older files: add_prefix_space */
+                t->add_space_prefix = jtrue(ms, "add_prefix_space", true);
+                t->prefix_mode = SG_PREFIX_ALWAYS;
+            }
+            t->metaspace_split = jtrue(ms, "split", true);
+        }
     }
     const cJSON *merges = jget(model, "merges");
     if ((s = sg_tok_merges_reserve(t, (size_t)cJSON_GetArraySize(merges), err))) goto done;

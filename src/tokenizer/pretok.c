@@ -128,11 +128,18 @@ static bool name_in(const char *list, const char *name)
 
 sg_status sg_pretok_add_pattern(sg_pretok *p, const char *pattern, size_t len, const char *path, sg_error *err)
 {
+    return sg_pretok_add(p, pattern, len, SG_SPLIT_ISOLATED, path, err);
+}
+
+sg_status sg_pretok_add(sg_pretok *p, const char *pattern, size_t len, unsigned flags, const char *path, sg_error *err)
+{
     if (p->n >= SG_PRETOK_MAX) return sg_fail(err, SG_ERR_UNSUPPORTED, "%s: more than %d split patterns", path, SG_PRETOK_MAX);
+    if ((flags & SG_SPLIT_BEHAVIOR) > SG_SPLIT_CONTIGUOUS)
+        return sg_fail(err, SG_ERR_INVALID, "%s: bad split behaviour %u", path, flags & SG_SPLIT_BEHAVIOR);
     int ec;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &ec,
-                                   &off, NULL);
+    uint32_t opts = flags & SG_SPLIT_BYTES ? 0 : PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &ec, &off, NULL);
     if (!re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof msg);
@@ -140,6 +147,7 @@ sg_status sg_pretok_add_pattern(sg_pretok *p, const char *pattern, size_t len, c
                        (size_t)off, (const char *)msg);
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* without JIT (unsupported CPU) the interpreter runs it */
+    p->flags[p->n] = (uint8_t)flags;
     p->code[p->n++] = re;
     return SG_OK;
 }
@@ -179,7 +187,63 @@ typedef struct split_run {
     void *ud;
 } split_run;
 
-/* Split s[0..n) with pattern k and hand each match and gap to level k + 1. */
+static void split_level(split_run *r, int k, const char *s, size_t n);
+
+/* Pieces of one split step on their way to the next level, combined as the
+ * step's behaviour says (the fold of Hugging Face's
+ * NormalizedString::split): `pend` is the piece not handed on yet. */
+typedef struct split_acc {
+    unsigned behavior;
+    size_t a, b;  /* pending piece [a, b) */
+    bool have;    /* a piece is pending */
+    bool lone;    /* it is a single match that has absorbed nothing (MergedWithNext) */
+    bool prev;    /* the last segment was a match */
+} split_acc;
+
+static void acc_flush(split_run *r, int k, const char *s, split_acc *q)
+{
+    if (q->have) split_level(r, k + 1, s + q->a, q->b - q->a);
+    q->have = false;
+}
+
+/* Segment [a, b) of the text; is_match after inversion. */
+static void acc_seg(split_run *r, int k, const char *s, split_acc *q, size_t a, size_t b, bool is_match)
+{
+    switch (q->behavior) {
+    case SG_SPLIT_REMOVED:
+        if (!is_match) split_level(r, k + 1, s + a, b - a);
+        return;
+    case SG_SPLIT_MERGED_PREV:
+        if (is_match && !q->prev && q->have) q->b = b;
+        else {
+            acc_flush(r, k, s, q);
+            *q = (split_acc){q->behavior, a, b, true, false, false};
+        }
+        break;
+    case SG_SPLIT_MERGED_NEXT:
+        if (q->have && q->lone && !is_match) {
+            q->b = b;
+            acc_flush(r, k, s, q);
+        } else {
+            acc_flush(r, k, s, q);
+            *q = (split_acc){q->behavior, a, b, true, is_match, false};
+        }
+        break;
+    case SG_SPLIT_CONTIGUOUS:
+        if (is_match == q->prev && q->have) q->b = b;
+        else {
+            acc_flush(r, k, s, q);
+            *q = (split_acc){q->behavior, a, b, true, false, false};
+        }
+        break;
+    default: /* Isolated */
+        split_level(r, k + 1, s + a, b - a);
+        return;
+    }
+    q->prev = is_match;
+}
+
+/* Split s[0..n) with pattern k and hand the pieces to level k + 1. */
 static void split_level(split_run *r, int k, const char *s, size_t n)
 {
     if (n == 0) return;
@@ -188,6 +252,9 @@ static void split_level(split_run *r, int k, const char *s, size_t n)
         return;
     }
     const pcre2_code *re = r->p->code[k];
+    unsigned fl = r->p->flags[k];
+    bool inv = fl & SG_SPLIT_INVERT;
+    split_acc q = {.behavior = fl & SG_SPLIT_BEHAVIOR};
     size_t pos = 0, start = 0;
     while (start < n) {
         int rc = pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, r->md, r->mc);
@@ -204,15 +271,16 @@ static void split_level(split_run *r, int k, const char *s, size_t n)
         size_t a = ov[0], b = ov[1];
         if (b <= a) { /* empty match: step over one character, keep it in the gap */
             uint32_t cp;
-            int l = sg_utf8_seq((const uint8_t *)s + a, n - a, &cp);
+            int l = fl & SG_SPLIT_BYTES ? 1 : sg_utf8_seq((const uint8_t *)s + a, n - a, &cp);
             start = a + (l > 0 ? (size_t)l : 1);
             continue;
         }
-        if (a > pos) split_level(r, k + 1, s + pos, a - pos);
-        split_level(r, k + 1, s + a, b - a);
+        if (a > pos) acc_seg(r, k, s, &q, pos, a, inv);
+        acc_seg(r, k, s, &q, a, b, !inv);
         pos = start = b;
     }
-    if (pos < n) split_level(r, k + 1, s + pos, n - pos);
+    if (pos < n) acc_seg(r, k, s, &q, pos, n, inv);
+    acc_flush(r, k, s, &q);
 }
 
 sg_status sg_pretok_split(const sg_pretok *p, const char *text, size_t n, sg_piece_fn fn, void *ud, sg_error *err)

@@ -53,13 +53,37 @@ typedef struct sg_pairmap {
 
 #define SG_PRETOK_MAX 8
 
+/* What a split step does with its matches (Hugging Face's
+ * SplitDelimiterBehavior); zero, the default, is Isolated. */
+enum {
+    SG_SPLIT_ISOLATED = 0,   /* matches and gaps are pieces of their own      */
+    SG_SPLIT_REMOVED = 1,    /* matches are dropped                            */
+    SG_SPLIT_MERGED_PREV = 2, /* a match joins the gap before it               */
+    SG_SPLIT_MERGED_NEXT = 3, /* a match joins the gap after it                */
+    SG_SPLIT_CONTIGUOUS = 4, /* adjacent matches form one piece                */
+    SG_SPLIT_BEHAVIOR = 7,   /* mask of the above                              */
+    SG_SPLIT_INVERT = 8,     /* the gaps are the matches and vice versa        */
+    SG_SPLIT_BYTES = 16,     /* pattern matches bytes, not UTF-8 characters (a
+                                step after ByteLevel, which sees one character
+                                per byte)                                      */
+};
+
 /* A pre-tokenizer: regexes applied one after another, each splitting every
  * piece of the previous step into matches and the gaps between them. */
 typedef struct sg_pretok {
     int n;
     void *code[SG_PRETOK_MAX]; /* pcre2_code_8 * */
+    uint8_t flags[SG_PRETOK_MAX]; /* SG_SPLIT_* */
     char name[64];
 } sg_pretok;
+
+/* How a SentencePiece-style "▁" prefix is added to a text fragment (the
+ * fragments are the text between special tokens). */
+enum {
+    SG_PREFIX_EACH = 0,  /* every fragment (SentencePiece, HF Prepend("▁")) */
+    SG_PREFIX_ALWAYS = 1, /* every fragment not already starting with a space (HF Metaspace "always") */
+    SG_PREFIX_FIRST = 2, /* only a fragment at the start of the text, likewise (Metaspace "first") */
+};
 
 struct sg_tokenizer {
     char *path;
@@ -87,6 +111,8 @@ struct sg_tokenizer {
     sg_pretok pre;
     bool ignore_merges;    /* Llama 3: a piece that is a token is emitted whole */
     bool add_space_prefix; /* SentencePiece: a space before the text           */
+    uint8_t prefix_mode;   /* SG_PREFIX_*, when add_space_prefix               */
+    bool metaspace_split;  /* BPE with byte fallback: pieces start at each "▁" (HF Metaspace split) */
     bool add_bos, add_eos;
     int32_t bos, eos, unk, pad, eot, eom;
     int32_t *eog;
@@ -130,8 +156,10 @@ size_t sg_utf8_put(uint32_t cp, char *out);
 /* Compile the split of a family named as GGUF tokenizer.ggml.pre names it.
  * Unknown names fail with SG_ERR_UNSUPPORTED. */
 sg_status sg_pretok_init_named(sg_pretok *p, const char *name, const char *path, sg_error *err);
-/* Compile caller-given patterns (Hugging Face Split pre-tokenizers). */
+/* Compile caller-given patterns (Hugging Face Split pre-tokenizers):
+ * Isolated, or as flags (SG_SPLIT_*) say. */
 sg_status sg_pretok_add_pattern(sg_pretok *p, const char *pattern, size_t len, const char *path, sg_error *err);
+sg_status sg_pretok_add(sg_pretok *p, const char *pattern, size_t len, unsigned flags, const char *path, sg_error *err);
 void sg_pretok_free(sg_pretok *p);
 /* The GPT-4 (cl100k) split pattern, used for training. */
 extern const char *const sg_pretok_cl100k;
