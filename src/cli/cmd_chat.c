@@ -257,7 +257,12 @@ static void save(chat *c, const char *path)
         snprintf(tmp, pl + 16, "%s.tmp", path);
         FILE *f = fopen(tmp, "w");
         bool ok = f && fputs(txt, f) >= 0 && fputc('\n', f) != EOF;
-        if (f) ok = (fflush(f) == 0) & (fsync(fileno(f)) == 0) & (fclose(f) == 0) && ok;
+        if (f) { /* flush, sync and close whatever happened before, then judge */
+            bool flushed = fflush(f) == 0;
+            bool synced = fsync(fileno(f)) == 0;
+            bool closed = fclose(f) == 0;
+            ok = ok && flushed && synced && closed;
+        }
         if (ok && rename(tmp, path) == 0) printf("saved %d messages to %s\n", cJSON_GetArraySize(c->messages), path);
         else {
             remove(tmp);
