@@ -422,6 +422,12 @@ sg_status sg_train_config_check(const sg_train_config *c, sg_error *err);
 /* Train: from scratch or from `init`, resuming from a checkpoint when asked,
  * data-parallel over MPI when launched by mpirun. Rank 0 prints progress. */
 sg_status sg_train_run(const sg_train_config *c, sg_error *err);
+/* Supervised fine-tuning: render the JSONL conversations of `sft_data`
+ * (and `sft_val_data`) with the model's chat template, weight the loss on
+ * the assistant tokens only, pack them (document-masked) into out_dir's
+ * sft-train.bin / sft-val.bin, point train_data/val_data there and train.
+ * show > 0 prints that many conversations with the trained spans in «». */
+sg_status sg_finetune_run(sg_train_config *c, int show, sg_error *err);
 
 /* Write a token shard (format in src/train/train.h, docs/ARCHITECTURE.md):
  * ids as u16 when vocab_size <= 65536 (and every id fits), else u32; mask

@@ -49,6 +49,8 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 
 #endif

@@ -112,6 +112,9 @@ static void usage(FILE *f)
             "  template -m MODEL --messages FILE [--add-generation-prompt] [--tools FILE] [--template FILE]\n"
             "                                     render a conversation with the chat template\n"
             "  train CONFIG [--key value ...]     train or fine-tune (llama, gpt2); mpirun for data-parallel\n"
+            "  finetune CONFIG [--show N]         supervised fine-tuning on JSONL conversations (chat template)\n"
+            "  data prepare --tokenizer T --input FILE --out DIR\n"
+            "                                     tokenize text / JSONL into training shards\n"
             "  tokenize -m MODEL [--ids] [--no-bos] [--special] [--stats] < text\n"
             "                                     token ids (and pieces) of UTF-8 text\n"
             "  detokenize -m MODEL [--special] < ids\n"
@@ -151,6 +154,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "detokenize")) return cmd_detokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "finetune")) return cmd_finetune(argc - 1, argv + 1);
+    if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'stargate --help')", cmd);
     return 2;
 }

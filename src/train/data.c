@@ -123,6 +123,8 @@ static sg_status open_manifest(sg_data *d, const char *path, sg_error *err)
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     const cJSON *shards = cJSON_GetObjectItemCaseSensitive(root, "shards");
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(root, "vocab_size");
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "tokenizer");
+    if (cJSON_IsString(tok) && tok->valuestring[0]) d->tokenizer = strdup(tok->valuestring);
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "stargate-shards")) {
         st = sg_fail(err, SG_ERR_FORMAT, "%s: 'format' must be \"stargate-shards\"", path);
         goto done;
@@ -215,6 +217,7 @@ void sg_data_close(sg_data *d)
     for (int i = 0; i < d->n_shards; i++) sg_file_unmap(&d->shards[i].file);
     free(d->shards);
     free(d->path);
+    free(d->tokenizer);
     memset(d, 0, sizeof *d);
 }
 

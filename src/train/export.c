@@ -281,21 +281,81 @@ static void kv_f32(bytes *b, const char *arch, const char *k, float v)
     put(b, &v, 4);
 }
 
+/* Bytes of one scalar element of type t (0: string/array). */
+static size_t scalar_size(sg_gguf_type t)
+{
+    switch (t) {
+    case SG_GGUF_UINT8: case SG_GGUF_INT8: case SG_GGUF_BOOL: return 1;
+    case SG_GGUF_UINT16: case SG_GGUF_INT16: return 2;
+    case SG_GGUF_UINT32: case SG_GGUF_INT32: case SG_GGUF_FLOAT32: return 4;
+    case SG_GGUF_UINT64: case SG_GGUF_INT64: case SG_GGUF_FLOAT64: return 8;
+    default: return 0;
+    }
+}
+
+/* Re-encode a parsed key/value pair (the reader widens scalars; narrow back). */
+static void kv_copy(bytes *b, const sg_gguf_kv *kv)
+{
+    put_str(b, kv->key);
+    put_u32(b, (uint32_t)kv->type);
+    switch (kv->type) {
+    case SG_GGUF_STRING:
+        put_u64(b, kv->v.str.len);
+        put(b, kv->v.str.ptr, (size_t)kv->v.str.len);
+        break;
+    case SG_GGUF_ARRAY:
+        put_u32(b, (uint32_t)kv->v.arr.type);
+        put_u64(b, kv->v.arr.n);
+        if (kv->v.arr.type == SG_GGUF_STRING)
+            for (uint64_t i = 0; i < kv->v.arr.n; i++) {
+                put_u64(b, kv->v.arr.strs[i].len);
+                put(b, kv->v.arr.strs[i].ptr, (size_t)kv->v.arr.strs[i].len);
+            }
+        else put(b, kv->v.arr.data, (size_t)(kv->v.arr.n * scalar_size(kv->v.arr.type)));
+        break;
+    case SG_GGUF_FLOAT32: {
+        float f = (float)kv->v.f64;
+        put(b, &f, 4);
+        break;
+    }
+    case SG_GGUF_FLOAT64: put(b, &kv->v.f64, 8); break;
+    case SG_GGUF_INT8: case SG_GGUF_INT16: case SG_GGUF_INT32: case SG_GGUF_INT64:
+        put(b, &kv->v.i64, scalar_size(kv->type)); /* little-endian: the low bytes */
+        break;
+    default: put(b, &kv->v.u64, scalar_size(kv->type)); break;
+    }
+}
+
 #define GGUF_ALIGN 32
 
-sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path, bool f16, sg_error *err)
+sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path, bool f16, const char *tokenizer,
+                         sg_error *err)
 {
+    sg_gguf tg;
+    bool have_tok = false;
+    int n_tok_kv = 0;
+    if (tokenizer && tokenizer[0]) {
+        sg_status ts = sg_gguf_open(&tg, tokenizer, err);
+        if (ts) return ts;
+        have_tok = true;
+        for (uint64_t i = 0; i < tg.n_kv; i++) n_tok_kv += !strncmp(tg.kv[i].key, "tokenizer.", 10);
+        if (!sg_gguf_find(&tg, "tokenizer.ggml.tokens")) {
+            sg_gguf_close(&tg);
+            return sg_fail(err, SG_ERR_FORMAT, "%s: no tokenizer.ggml.tokens to copy into the export", tokenizer);
+        }
+    }
     const sg_tshape *s = &m->s;
     xlist l = {0};
     gguf_list(m, data, &l);
     if (l.oom) {
         xlist_free(&l);
+        if (have_tok) sg_gguf_close(&tg);
         return sg_fail(err, SG_ERR_NOMEM, "%s: out of memory", path);
     }
     bool g = s->arch == SG_ARCH_GPT2;
     const char *arch = g ? "gpt2" : "llama";
     bytes h = {0};
-    int n_kv = g ? 11 : 16;
+    int n_kv = (g ? 11 : 16) + n_tok_kv;
     put(&h, "GGUF", 4);
     put_u32(&h, 3);
     put_u64(&h, (uint64_t)l.n);
@@ -319,6 +379,11 @@ sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path
         kv_u32(&h, arch, "rope.dimension_count", (uint32_t)s->D);
         kv_u32(&h, arch, "attention.key_length", (uint32_t)s->D);
         kv_u32(&h, arch, "attention.value_length", (uint32_t)s->D);
+    }
+    if (have_tok) {
+        for (uint64_t i = 0; i < tg.n_kv; i++)
+            if (!strncmp(tg.kv[i].key, "tokenizer.", 10)) kv_copy(&h, &tg.kv[i]);
+        sg_gguf_close(&tg);
     }
     uint64_t off = 0;
     for (int i = 0; i < l.n; i++) {

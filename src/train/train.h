@@ -96,6 +96,7 @@ typedef struct sg_data {
     int n_shards;
     uint64_t n_tokens;
     uint32_t vocab_size; /* declared by the manifest/shards, 0 unknown */
+    char *tokenizer;     /* the manifest's "tokenizer" (stargate data prepare), or NULL */
     uint32_t max_token;  /* largest id present */
     bool docs;           /* some shard marks document starts */
     int seq_len;
@@ -111,6 +112,26 @@ void sg_data_close(sg_data *d);
  * t, or with document starts (SG_SHARD_HAS_DOCS) the distance to the last
  * document start at or before it in the window. */
 void sg_data_fill(const sg_data *d, uint64_t first, int n, int32_t *inp, int32_t *tgt, float *mask, int32_t *pos);
+
+/* ------------------------------------------------------------------ sft */
+
+typedef struct sg_sft_opts {
+    const char *model;         /* GGUF / HF model: tokenizer and chat template */
+    const char *template_path; /* Jinja file overriding the model's template (NULL/empty: the model's, else ChatML) */
+    const char *input;         /* JSONL conversations                            */
+    const char *output;        /* shard to write                                 */
+    int seq_len;
+    bool pack;
+    int show;      /* print the first `show` conversations with trained spans in «» */
+    FILE *show_to;
+} sg_sft_opts;
+
+typedef struct sg_sft_stats {
+    uint64_t conversations, truncated, tokens, trained, sequences;
+} sg_sft_stats;
+
+/* Render, tokenize, mask and pack conversations (method in sft.c). */
+sg_status sg_sft_prepare(const sg_sft_opts *o, sg_sft_stats *stats, sg_error *err);
 
 /* --------------------------------------------------------------- model */
 
@@ -306,8 +327,11 @@ bool sg_checkpoint_latest(const char *dir, char *out, size_t n);
 
 /* --------------------------------------------------------------- export */
 
-/* data: m->params or m->grads (same layout). f16: 2-D tensors as F16. */
-sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path, bool f16, sg_error *err);
+/* data: m->params or m->grads (same layout). f16: 2-D tensors as F16.
+ * tokenizer (may be NULL): a GGUF whose tokenizer.* keys are copied in, so
+ * the export tokenizes and chats on its own. */
+sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path, bool f16, const char *tokenizer,
+                         sg_error *err);
 sg_status sg_export_hf(const sg_tmodel *m, const float *data, const char *dir, bool f16, sg_error *err);
 /* One safetensors file of the HF-named tensors (gradient dumps). */
 sg_status sg_export_safetensors(const sg_tmodel *m, const float *data, const char *path, bool f16, sg_error *err);

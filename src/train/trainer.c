@@ -42,7 +42,51 @@ typedef struct run {
     int32_t *inp, *tgt, *pos; /* (A, B*T) */
     float *mask;        /* (A, B*T) */
     FILE *log;
+    char tokenizer[SG_TCFG_STR]; /* GGUF the export's tokenizer.* keys come from; empty: none */
 } run;
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[SG_TCFG_STR];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* The tokenizer of the run (config, data manifest, or a GGUF init): its
+ * vocabulary must fit the model's; a GGUF one goes into the export. */
+static sg_status check_tokenizer(run *r, sg_error *err)
+{
+    const sg_train_config *c = r->c;
+    const char *t = c->tokenizer[0] ? c->tokenizer : r->train.tokenizer ? r->train.tokenizer
+                                                   : ends_with(c->init, ".gguf") ? c->init : "";
+    if (!t[0]) return SG_OK;
+    sg_tokenizer *tok = NULL;
+    sg_status st = sg_tokenizer_load(t, &tok, err);
+    if (st) return st;
+    int n = sg_tokenizer_n_vocab(tok);
+    sg_tokenizer_free(tok);
+    if (n > r->m.s.V)
+        return sg_fail(err, SG_ERR_INVALID,
+                       "tokenizer %s has %d tokens but the model's vocabulary is %d (vocab_size must be >= %d)", t, n,
+                       r->m.s.V, n);
+    if (ends_with(t, ".gguf")) snprintf(r->tokenizer, sizeof r->tokenizer, "%s", t);
+    else if (r->dist.rank == 0 && c->export_gguf[0])
+        fprintf(stderr, "stargate: warning: tokenizer %s is not a GGUF: the GGUF export carries no tokenizer\n", t);
+    return SG_OK;
+}
 
 static double now(void)
 {
@@ -310,7 +354,9 @@ static sg_status finish(run *r, sg_error *err)
     const sg_train_config *c = r->c;
     sg_status s = SG_OK;
     if (r->dist.rank != 0) return SG_OK;
-    if (c->export_gguf[0] && (s = sg_export_gguf(&r->m, r->m.params, c->export_gguf, c->export_f16, err))) return s;
+    if (c->export_gguf[0] &&
+        (s = sg_export_gguf(&r->m, r->m.params, c->export_gguf, c->export_f16, r->tokenizer, err)))
+        return s;
     if (c->export_hf[0] && (s = sg_export_hf(&r->m, r->m.params, c->export_hf, c->export_f16, err))) return s;
     if (c->dump_logits[0] && (s = dump_logits(r, err))) return s;
     return s;
@@ -334,6 +380,7 @@ sg_status sg_train_run(const sg_train_config *c, sg_error *err)
         r.have_val = true;
     }
     if ((s = build_model(&r, err))) goto done;
+    if ((s = check_tokenizer(&r, err))) goto done;
     /* parallelism comes from the pool: tiles of single-threaded sgemm */
     openblas_set_num_threads(1);
     size_t n = (size_t)r.A * r.B * r.T;
@@ -353,7 +400,7 @@ sg_status sg_train_run(const sg_train_config *c, sg_error *err)
         if (r.dist.rank == 0 && !c->quiet) printf("train: resumed from %s at step %d\n", ck, r.st.step);
     }
     if (r.dist.rank == 0 && c->out_dir[0]) {
-        if (mkdir(c->out_dir, 0777) != 0 && errno != EEXIST) {
+        if (make_dirs(c->out_dir) != 0) {
             s = sg_fail(err, SG_ERR_IO, "%s: cannot create directory: %s", c->out_dir, strerror(errno));
             goto done;
         }

@@ -49,7 +49,7 @@ PY = sys.executable
 CASES = ["grads_llama_gqa", "grads_llama_tied", "grads_llama_gguf", "grads_gpt2", "grads_llama_mask",
          "grads_llama_docs", "grads_gpt2_docs",
          "steps20_llama", "steps20_gpt2", "resume_exact", "export_llama", "export_gpt2",
-         "mpi_equiv", "e2e_pattern", "bad_config"]
+         "mpi_equiv", "e2e_pattern", "bad_config", "finetune_chatml", "data_prepare", "bad_input"]
 
 LLAMA = ["--arch", "llama", "--hidden", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2",
          "--ff", "48", "--vocab", "61", "--ctx", "64", "--seed", "3"]
@@ -313,6 +313,284 @@ def case_e2e_pattern(c):
         raise SystemExit("FAIL: no sample line")
 
 
+SFT_CONVS = [
+    {"messages": [{"role": "user", "content": "Bonjour, qui es-tu ?"},
+                  {"role": "assistant", "content": "Je suis Sganarelle, valet de Don Juan."}]},
+    {"messages": [{"role": "system", "content": "Tu parles comme Molière."},
+                  {"role": "user", "content": "Que penses-tu du tabac ?"},
+                  {"role": "assistant", "content": "Il n'est rien d'égal au tabac."},
+                  {"role": "user", "content": "Et encore ?"},
+                  {"role": "assistant", "content": "C'est la passion des honnêtes gens."}]},
+    {"messages": [{"role": "user", "content": "Un mot ?"}, {"role": "assistant", "content": "Tartuffe !"}]},
+    {"messages": [{"role": "user", "content": "Qui est Harpagon ?"},
+                  {"role": "assistant", "content": "Un avare, qui aime sa cassette."}]},
+    [{"role": "user", "content": "Liste nue ?"}, {"role": "assistant", "content": "Oui, une liste de messages."}],
+]
+
+SFT_CORPUS = ("Bonjour, qui es-tu ? Je suis Sganarelle, valet de Don Juan. Que penses-tu du tabac ? "
+              "Il n'est rien d'égal au tabac. C'est la passion des honnêtes gens. Tartuffe ! Harpagon avare "
+              "cassette. Tu parles comme Molière. You are Qwen, created by Alibaba Cloud. You are a helpful "
+              "assistant. user system assistant\n") * 20
+
+
+def case_finetune_chatml(c):
+    """stargate finetune on JSONL conversations: the rendered text (Qwen2.5's
+    template when the shared fixtures are present, else ChatML) is exactly
+    Python Jinja2's, exactly the assistant answers + <|im_end|> are trained,
+    conversations are packed with document starts, and the first step's
+    masked, document-masked gradients match torch on the packed shard."""
+    import json
+    try:
+        import jinja2
+    except ImportError:
+        print("skip: jinja2 missing")
+        sys.exit(SKIP)
+    with open(c.path("corpus.txt"), "w") as f:
+        f.write(SFT_CORPUS)
+    vocab = c.path("vocab.gguf")
+    r = subprocess.run([c.bin, "tokenizer", "train", "--input", c.path("corpus.txt"), "--vocab-size", "400",
+                        "--special", "<|endoftext|>", "--special", "<|im_start|>", "--special", "<|im_end|>",
+                        "-o", vocab], capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit("FAIL: tokenizer train: %s" % r.stderr)
+    margs = ["--arch", "llama", "--hidden", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2",
+             "--ff", "48", "--ctx", "256", "--seed", "9", "--tokenizer", vocab]
+    model = c.model("model", margs, "gguf")
+    hf = c.model("model_hf", margs)
+    qwen = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "templates",
+                                         "Qwen-Qwen2.5-7B-Instruct.jinja"))
+    if os.path.exists(qwen):
+        tmpl_src = open(qwen).read()
+        extra = dict(sft_template=qwen)
+        print("template: Qwen2.5 (%s)" % qwen)
+    else:
+        tmpl_src = gen_model.CHATML
+        extra = {}
+        print("template: the model's ChatML (no shared fixtures)")
+    with open(c.path("conv.jsonl"), "w") as f:
+        for conv in SFT_CONVS:
+            f.write(json.dumps(conv, ensure_ascii=False) + "\n")
+        f.write("\n")  # blank lines are skipped
+    common = dict(seq_len=192, batch_size=2, grad_accum=1, max_steps=1, threads=2)
+    cfg = c.config("c.txt", init=model, sft_data=c.path("conv.jsonl"), out_dir=c.path("out"),
+                   dump_grads=c.path("grads_c.safetensors"), **common, **extra)
+    r = subprocess.run([c.bin, "finetune", cfg, "--show", str(len(SFT_CONVS))], capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit("FAIL: finetune exited %d:\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    print("\n".join(l for l in r.stdout.splitlines() if l.startswith("finetune")))
+    # the shown renders: markers removed = Jinja2's text; marked spans = the answers + <|im_end|>
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = lambda m: (_ for _ in ()).throw(Exception(m))
+    t = env.from_string(tmpl_src)
+    shown_all = [blk.split("\n", 1)[1][:-1] for blk in r.stdout.split("--- conversation ")[1:]]
+    shown_all[-1] = shown_all[-1][:shown_all[-1].rfind("\nfinetune: ") + 1 or None].rstrip("\n") + "\n"
+    bad = 0
+    for conv, shown in zip(SFT_CONVS, shown_all):
+        msgs = conv["messages"] if isinstance(conv, dict) else conv
+        want = t.render(messages=msgs, add_generation_prompt=False, bos_token="<|endoftext|>",
+                        eos_token="<|endoftext|>")
+        answers = [m["content"] + "<|im_end|>" for m in msgs if m["role"] == "assistant"]
+        plain = shown.replace("\u00ab", "").replace("\u00bb", "")
+        spans, i = [], 0
+        while "\u00ab" in shown[i:]:
+            a = shown.index("\u00ab", i)
+            b = shown.index("\u00bb", a)
+            spans.append(shown[a + 1:b])
+            i = b + 1
+        ok = plain == want and spans == answers
+        bad += not ok
+        print("%-4s %d answers trained: %s" % ("ok" if ok else "BAD", len(spans), spans))
+        if not ok:
+            print("  shown:    %r\n  expected: %r" % (shown, want))
+    if bad:
+        raise SystemExit("FAIL: %d conversations rendered or masked wrongly" % bad)
+    toks, mask, starts = ref.read_shard(c.path("out", "sft-train.bin"))
+    T = 192
+    if (len(toks) - 1) % T or not starts[::T].all():
+        raise SystemExit("FAIL: the packed stream is not bins of seq_len tokens each starting a document")
+    print("packed: %d tokens, %d sequences, %d document starts (5 conversations + padding), %d trained" %
+          (len(toks), (len(toks) - 1) // T, int(starts.sum()), int(mask.sum())))
+    if (len(toks) - 1) // T >= len(SFT_CONVS):
+        raise SystemExit("FAIL: nothing was packed together")
+    rcfg = c.config("r.txt", init=hf, train_data=c.path("out", "sft-train.bin"), **common)
+    res = c.reference("grads", "--config", rcfg, "-o", c.path("grads_t.safetensors"))
+    gc = safetensors_io.read_file(c.path("grads_c.safetensors"))
+    gt = safetensors_io.read_file(c.path("grads_t.safetensors"))
+    worst = max(rel(gc[k], gt[k]) for k in gt)
+    print(res.strip())
+    print("max gradient rel err vs torch on the packed SFT batch %.2e (bound 1e-4)" % worst)
+    if not worst <= 1e-4:
+        raise SystemExit("FAIL: gradient error %.2e > 1e-4" % worst)
+
+
+def case_data_prepare(c):
+    """stargate data prepare: text and JSONL to shards + manifests; the
+    tokens are each document's tokenization (stargate tokenize) followed by
+    EOS; identical for 1 and 2 threads and tiny chunks; validation split;
+    a bad JSONL line names its line; then train on the manifest, and the GGUF
+    export carries the tokenizer (tokenize and generate work on it alone)."""
+    import json
+    rng = np.random.default_rng(3)
+    words = "le la les un une de du des et est il elle nous vous ils sont avec pour dans sur mais ou donc".split()
+    lines = []
+    for i in range(1500):
+        lines.append(" ".join(rng.choice(words, int(rng.integers(3, 15)))) + (".\n\n" if i % 7 == 0 else ".\n"))
+    text = "".join(lines)
+    with open(c.path("a.txt"), "w") as f:
+        f.write(text)
+    docs = ["Bonjour %d, %s." % (i, " ".join(rng.choice(words, 5))) for i in range(200)]
+    with open(c.path("b.jsonl"), "w") as f:
+        for d in docs:
+            f.write(json.dumps({"id": 1, "text": d}) + "\n")
+    vocab = c.path("vocab.gguf")
+    r = subprocess.run([c.bin, "tokenizer", "train", "--input", c.path("a.txt"), "--vocab-size", "300", "-o", vocab],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit("FAIL: tokenizer train: %s" % r.stderr)
+
+    def prep(out, *extra, check=True):
+        cmd = [c.bin, "data", "prepare", "--tokenizer", vocab, "--input", c.path("a.txt"), "--input",
+               c.path("b.jsonl"), "--out", c.path(out)] + list(extra)
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if check and r.returncode:
+            raise SystemExit("FAIL: %s: %s" % (" ".join(cmd), r.stderr))
+        return r
+
+    r = prep("d1", "--threads", "1", "--chunk-kb", "1")
+    print(r.stdout.strip())
+    prep("d2", "--threads", "2", "--chunk-kb", "1")
+    prep("d3", "--threads", "2")
+    toks = ref.read_stream(c.path("d1", "train.json"))[0]
+    for d in ("d2", "d3"):
+        if not np.array_equal(ref.read_stream(c.path(d, "train.json"))[0], toks):
+            raise SystemExit("FAIL: %s differs from 1 thread / 1 KiB chunks" % d)
+
+    def tokenize(s):
+        r = subprocess.run([c.bin, "tokenize", "-m", vocab, "--ids", "--no-bos"], input=s, capture_output=True,
+                           text=True)
+        return [int(x) for x in r.stdout.split()]
+    eos = 299
+    want = tokenize(text) + [eos]
+    for d in docs:
+        want += tokenize(d) + [eos]
+    print("%d tokens; 1 thread = 2 threads = 2 threads x 1 MiB chunks; stargate tokenize per document + EOS: %s"
+          % (len(toks), list(toks) == want))
+    if list(toks) != want:
+        raise SystemExit("FAIL: prepared tokens differ from per-document tokenization")
+    man = json.load(open(c.path("d1", "train.json")))
+    if man["vocab_size"] != 300 or not man["tokenizer"].endswith("vocab.gguf"):
+        raise SystemExit("FAIL: manifest %r" % man)
+    # validation split: the last 10% of the bytes (from a line start), nothing lost
+    prep("dv", "--val-fraction", "0.1", "--shard-tokens", "5000")
+    tv = ref.read_stream(c.path("dv", "train.json"))[0]
+    vv = ref.read_stream(c.path("dv", "val.json"))[0]
+    n_shards = len(json.load(open(c.path("dv", "train.json")))["shards"])
+    print("val split: %d train tokens in %d shards + %d val tokens" % (len(tv), n_shards, len(vv)))
+    if not (n_shards > 1 and 0.05 < len(vv) / len(toks) < 0.2 and list(tv) + list(vv) == want):
+        raise SystemExit("FAIL: validation split")
+    # errors
+    with open(c.path("bad.jsonl"), "w") as f:
+        f.write('{"text": "ok"}\n{"text": 3}\n')
+    r = subprocess.run([c.bin, "data", "prepare", "--tokenizer", vocab, "--input", c.path("bad.jsonl"), "--out",
+                        c.path("dbad")], capture_output=True, text=True)
+    print("bad JSONL: exit %d: %s" % (r.returncode, r.stderr.strip()))
+    if r.returncode != 1 or "bad.jsonl:2" not in r.stderr:
+        raise SystemExit("FAIL: bad JSONL line not reported")
+    # train on the manifest; the export carries the tokenizer
+    cfg = c.config("c.txt", arch="llama", n_embd=32, n_layer=1, n_head=2, seq_len=32, batch_size=2, max_steps=3,
+                   train_data=c.path("dv", "train.json"), val_data=c.path("dv", "val.json"), threads=2,
+                   quiet="true", export_gguf=c.path("m.gguf"))
+    c.train(cfg)
+    got = subprocess.run([c.bin, "tokenize", "-m", c.path("m.gguf"), "--ids", "--no-bos"], input=docs[0],
+                         capture_output=True, text=True)
+    g = subprocess.run([c.bin, "generate", "-m", c.path("m.gguf"), "-p", "le", "-n", "4"], capture_output=True,
+                       text=True)
+    print("export: tokenize %s, generate exit %d" % (got.stdout.split()[:8], g.returncode))
+    if got.returncode or [int(x) for x in got.stdout.split()] != tokenize(docs[0]) or g.returncode:
+        raise SystemExit("FAIL: the export does not carry the tokenizer: %s%s" % (got.stderr, g.stderr))
+    # a vocabulary larger than the model's is refused
+    r, _ = c.train(cfg, "--vocab_size", "200", check=False)
+    print("data/model mismatch: %s" % r.stderr.strip())
+    if r.returncode != 1 or "outside the model's vocabulary" not in r.stderr:
+        raise SystemExit("FAIL: data/model vocabulary mismatch accepted")
+    big = c.path("big.gguf")
+    subprocess.run([c.bin, "tokenizer", "train", "--input", c.path("a.txt"), "--vocab-size", "320", "-o", big],
+                   capture_output=True, check=True)
+    r, _ = c.train(cfg, "--tokenizer", big, check=False)
+    print("tokenizer/model mismatch: %s" % r.stderr.strip())
+    if r.returncode != 1 or "has 320 tokens but the model's vocabulary is 300" not in r.stderr:
+        raise SystemExit("FAIL: tokenizer/model vocabulary mismatch accepted")
+
+
+def case_bad_input(c):
+    """Truncated/corrupt shards, a NaN loss (on_nan = stop | skip) and a full
+    disk while checkpointing (RLIMIT_FSIZE): clear errors, nothing lost."""
+    import resource
+    import signal
+    bad = 0
+    # truncated and corrupted shards
+    data = c.shard("data.bin", 600, 61, seed=1)
+    raw = open(data, "rb").read()
+    with open(c.path("trunc.bin"), "wb") as f:
+        f.write(raw[:-7])
+    c.shard("m.bin", 600, 61, seed=1, mask=True)
+    m = bytearray(open(c.path("m.bin"), "rb").read())
+    m[-3] = 9
+    with open(c.path("maskbad.bin"), "wb") as f:
+        f.write(m)
+    for name, want in (("trunc.bin", "header says 600 tokens"), ("maskbad.bin", "mask byte 597 is 9")):
+        r, _ = c.train(c.config("t.txt", train_data=c.path(name), vocab_size=61, seq_len=8), check=False)
+        ok = r.returncode == 1 and want in r.stderr
+        bad += not ok
+        print("%-4s %s -> %s" % ("ok" if ok else "BAD", name, r.stderr.strip()))
+    # NaN: one embedding row is NaN and its token appears only in step 3's batch
+    model = c.model("model", LLAMA)
+    w = safetensors_io.read_model(model)
+    w["model.embed_tokens.weight"][60, 5] = float("nan")
+    safetensors_io.write_file(os.path.join(model, "model.safetensors"), w)
+    toks = np.random.default_rng(5).integers(0, 60, 600)
+    toks[70] = 60  # window 4 = step 3's first sequence (batch 2, seq_len 16)
+    ref.write_shard(c.path("nan.bin"), toks, 61)
+    base = dict(init=model, train_data=c.path("nan.bin"), seq_len=16, batch_size=2, max_steps=5, threads=2,
+                quiet="true")
+    r, _ = c.train(c.config("n1.txt", out_dir=c.path("n1"), **base), check=False)
+    ok = r.returncode == 1 and "loss is nan at step 3" in r.stderr
+    bad += not ok
+    print("%-4s on_nan = stop -> exit %d: %s" % ("ok" if ok else "BAD", r.returncode, r.stderr.strip()))
+    r, _ = c.train(c.config("n2.txt", out_dir=c.path("n2"), on_nan="skip", **base), check=False)
+    losses = log_losses(c.path("n2", "train.log"))
+    ok = r.returncode == 0 and "batch skipped" in r.stderr and sorted(losses) == [1, 2, 4, 5] and \
+        all(math.isfinite(float(v)) for v in losses.values())
+    bad += not ok
+    print("%-4s on_nan = skip -> exit %d, steps logged %s: %s" % ("ok" if ok else "BAD", r.returncode,
+                                                                  sorted(losses), r.stderr.strip()))
+    # full disk while checkpointing: the write fails, the previous checkpoint survives
+    d2 = c.shard("d2.bin", 3000, 61, seed=2)
+    cfg = c.config("f.txt", arch="llama", vocab_size=61, n_embd=32, n_layer=2, n_head=4, seq_len=16,
+                   batch_size=2, max_steps=4, checkpoint_every=2, train_data=d2, out_dir=c.path("f"),
+                   resume="auto", threads=2, quiet="true")
+    c.train(cfg, "--halt_after", "2")
+    ck2 = c.path("f", "ckpt-00000002.bin")
+    before = open(ck2, "rb").read()
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, len(before) // 2))
+    r = subprocess.run([c.bin, "train", cfg], capture_output=True, text=True, preexec_fn=limit)
+    left = sorted(os.listdir(c.path("f")))
+    ok = r.returncode == 1 and "ckpt-00000004.bin: write failed" in r.stderr and \
+        open(ck2, "rb").read() == before and left == ["ckpt-00000002.bin", "train.log"]
+    bad += not ok
+    print("%-4s full disk at the step-4 checkpoint -> exit %d: %s; files left %s" %
+          ("ok" if ok else "BAD", r.returncode, r.stderr.strip(), left))
+    r, _ = c.train(cfg, check=False)
+    ok = r.returncode == 0 and os.path.exists(c.path("f", "ckpt-00000004.bin"))
+    bad += not ok
+    print("%-4s resume from the surviving checkpoint -> exit %d" % ("ok" if ok else "BAD", r.returncode))
+    if bad:
+        raise SystemExit("FAIL: %d bad-input cases" % bad)
+
+
 def case_bad_config(c):
     data = c.shard("data.bin", 100, 50)
     bad_shard = c.path("bad.bin")
@@ -334,6 +612,8 @@ def case_bad_config(c):
         ("train_data = %s\nvocab_size = 20\nseq_len = 8\n" % data, "outside the model's vocabulary"),
         ("train_data = %s\nvocab_size = 50\nresume = auto\n" % data, "resume = auto needs out_dir"),
         ("train_data = %s\nvocab_size = 50\nseq_len = 8\ninit = %s\n" % (data, c.path("nope")), "nope"),
+        ("train_data = %s\nvocab_size = 50\nn_embd = 32\nn_head = 4\nhead_dim = 7\n" % data, "must be even"),
+        ("train_data = %s\nvocab_size = 50\non_nan = ignore\n" % data, "'on_nan' must be stop or skip"),
     ]
     bad = 0
     for i, (text, want) in enumerate(cases):
@@ -386,7 +666,7 @@ def main():
         steps20_case(c, GPT2, 1.5)
     elif n in ("export_llama", "export_gpt2"):
         export_case(c, n.split("_")[1])
-    elif n in ("resume_exact", "mpi_equiv", "e2e_pattern", "bad_config"):
+    elif n in ("resume_exact", "mpi_equiv", "e2e_pattern", "bad_config", "finetune_chatml", "data_prepare", "bad_input"):
         globals()["case_" + n](c)
     else:
         print("unknown case %s" % n)
