@@ -500,6 +500,55 @@ void sg_reasoning_free(sg_reasoning *r);
 /* Does a rendered prompt end inside an open <think> block? */
 bool sg_reasoning_prompt_opens(const char *prompt);
 
+/* ---------------------------------------------------------------- model cache */
+
+/* `stargate pull` downloads models from the Hugging Face hub ($HF_ENDPOINT,
+ * default https://huggingface.co; $HF_TOKEN sent as a Bearer token to the
+ * hub's own host only) into a local cache:
+ *
+ *   $STARGATE_HOME (default ~/.cache/stargate)/models/<owner>--<name>/
+ *       manifest.json            repo, and per revision: commit, pulled_at,
+ *                                files [{path, size, sha256}]
+ *       <revision>/<path>        the files as the repository names them
+ *       <revision>/<path>.part   a download in progress (resumed by Range)
+ *       .locks/                  flock(2) files: one per file, one for the manifest
+ *
+ * A file is downloaded to .part, its size and the hub's sha256 (LFS oid or
+ * X-Linked-Etag) checked, then renamed into place. A model is named
+ * "owner/name" (the safetensors model, or the only GGUF file pulled),
+ * "owner/name:FILE" (FILE may be a glob), with "@REVISION" after the name
+ * when it is not "main". */
+typedef struct sg_pull_params {
+    const char *repo;     /* "owner/name" */
+    const char *file;     /* a file or a glob ("*Q4_K_M.gguf"); NULL: the safetensors model */
+    const char *revision; /* NULL: "main" */
+    const char *endpoint; /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+    const char *token;    /* NULL: $HF_TOKEN when set */
+    bool progress;        /* progress bars and notes on stderr */
+} sg_pull_params;
+
+/* Download (or find up to date) and record in the cache; out_path (may be
+ * NULL) gets the local path: the GGUF file, or the safetensors directory. */
+sg_status sg_pull(const sg_pull_params *p, char *out_path, size_t n, sg_error *err);
+
+typedef struct sg_cached_model {
+    char name[640];  /* "owner/name", "owner/name:file.gguf", "owner/name@rev..." */
+    char format[16]; /* "gguf" or "safetensors" */
+    uint64_t bytes;
+    char path[4096];
+} sg_cached_model;
+
+/* The cache's models directory ($STARGATE_HOME/models). */
+sg_status sg_cache_dir(char *out, size_t n, sg_error *err);
+/* Every pulled model, sorted by name; *out is a heap array (free()). */
+sg_status sg_cache_list(sg_cached_model **out, int *n, sg_error *err);
+/* Remove "owner/name" (every revision), "owner/name@rev" or
+ * "owner/name[@rev]:FILE" (one file or glob). *n_removed: files removed. */
+sg_status sg_cache_remove(const char *name, int *n_removed, sg_error *err);
+/* MODEL arguments: an existing path is returned as is; otherwise a pulled
+ * model's name (as above) gives its local path. */
+sg_status sg_resolve_model(const char *name_or_path, char *out_path, size_t n, sg_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,8 @@ PACKAGES=(
   build-essential cmake pkg-config git
   # libraries linked into stargate
   libopenblas-dev libcjson-dev libpcre2-dev
+  # stargate pull: HTTPS downloads from the Hugging Face hub
+  libcurl4-openssl-dev
   # tests: PyTorch/numpy references (run with /usr/bin/python3)
   python3 python3-numpy python3-torch python3-jinja2
   # fuzzing (libFuzzer) and sanitizers

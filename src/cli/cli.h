@@ -38,6 +38,11 @@ void cli_sampling_free(cli_sampling *s);
 int cli_sampling_arg(cli_sampling *s, int argc, char **argv, int *i);
 const char *cli_sampling_help(void);
 
+/* A MODEL argument as a local path: a pulled model's name ("owner/name",
+ * "owner/name:FILE") resolves into the cache, a path stays as is. NULL stays
+ * NULL; on failure prints the error and returns NULL. (static storage) */
+const char *cli_model(const char *name);
+
 int cmd_info(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
@@ -52,5 +57,8 @@ int cmd_train(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 
 #endif

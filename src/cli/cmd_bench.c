@@ -65,6 +65,7 @@ int cmd_bench(int argc, char **argv)
         }
     }
     if (!model) return cli_error("missing -m MODEL");
+    if (!(model = cli_model(model))) return 1;
     sg_error err = {0};
     sg_model *m;
     if (sg_model_load(model, &m, &err)) return cli_error_from(&err);

@@ -364,6 +364,7 @@ int cmd_chat(int argc, char **argv)
         }
     }
     if (!model) return cli_error("missing -m MODEL");
+    if (!(model = cli_model(model))) return 1;
     sg_error err = {0};
     if (sg_model_load(model, &c.m, &err) || sg_tokenizer_from_model(c.m, &c.tok, &err)) {
         rc = cli_error_from(&err);

@@ -19,7 +19,9 @@ int cmd_info(int argc, char **argv)
     }
     sg_error err = {0};
     sg_model *m;
-    if (sg_model_load(argv[1], &m, &err)) return cli_error_from(&err);
+    const char *path = cli_model(argv[1]);
+    if (!path) return 1;
+    if (sg_model_load(path, &m, &err)) return cli_error_from(&err);
     const sg_config *c = sg_model_config(m);
     sg_model_info info;
     sg_model_get_info(m, &info);

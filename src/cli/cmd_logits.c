@@ -69,6 +69,7 @@ static int parse(int argc, char **argv, run_opts *o, bool gen)
         }
     }
     if (!o->model) return cli_error("missing -m MODEL");
+    if (!(o->model = cli_model(o->model))) return 1;
     if (!o->tokens && !o->prompt) return cli_error("missing --tokens \"ID ID ...\" or --prompt TEXT");
     if (o->tokens && o->prompt) return cli_error("--tokens and --prompt exclude each other");
     if (!gen && !o->out) return cli_error("missing -o FILE");

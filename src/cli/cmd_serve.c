@@ -79,6 +79,7 @@ int cmd_serve(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!(p.model_path = cli_model(p.model_path))) return 1;
     p.body_max = (size_t)body;
     sg_error err = {0};
     if (srv_run(&p, &err) != 0) return cli_error_from(&err);

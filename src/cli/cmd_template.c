@@ -166,6 +166,7 @@ int cmd_template(int argc, char **argv)
         return usage(stderr, 2);
     }
     if (!messages || (!model && !tfile)) return usage(stderr, 2);
+    if (model && !(model = cli_model(model))) return 1;
 
     int rc = 1;
     sg_error err = {0};

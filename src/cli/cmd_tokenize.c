@@ -103,6 +103,7 @@ int cmd_tokenize(int argc, char **argv)
         }
     }
     if (!model) return cli_error("missing -m MODEL_OR_VOCAB");
+    if (!(model = cli_model(model))) return 1;
     sg_tokenizer *t;
     sg_error err = {0};
     if (sg_tokenizer_load(model, &t, &err)) return cli_error_from(&err);
@@ -166,6 +167,7 @@ int cmd_detokenize(int argc, char **argv)
         }
     }
     if (!model) return cli_error("missing -m MODEL_OR_VOCAB");
+    if (!(model = cli_model(model))) return 1;
     size_t n;
     char *in = read_stream(stdin, &n);
     if (!in) return cli_error("out of memory reading the input");

@@ -89,6 +89,18 @@ const char *cli_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+const char *cli_model(const char *name)
+{
+    static char path[4096];
+    if (!name) return NULL;
+    sg_error err = {0};
+    if (sg_resolve_model(name, path, sizeof path, &err)) {
+        cli_error_from(&err);
+        return NULL;
+    }
+    return path;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -121,8 +133,11 @@ static void usage(FILE *f)
             "                                     text of token ids\n"
             "  tokenizer train --input CORPUS --vocab-size N -o OUT.gguf\n"
             "                                     train a byte-level BPE vocabulary\n"
+            "  pull REPO[:FILE] [--revision REV]  download a model from the Hugging Face hub\n"
+            "  models [rm NAME]                   list (or remove) pulled models\n"
             "\n"
-            "MODEL is a .gguf file or a Hugging Face directory (config.json + *.safetensors).\n"
+            "MODEL is a .gguf file, a Hugging Face directory (config.json + *.safetensors),\n"
+            "or a pulled model's name (owner/name, owner/name:FILE; see stargate models).\n"
             "Run 'stargate COMMAND --help' for a command's options.\n",
             SG_VERSION_STRING);
 }
@@ -156,6 +171,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "finetune")) return cmd_finetune(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
+    if (!strcmp(cmd, "pull")) return cmd_pull(argc - 1, argv + 1);
+    if (!strcmp(cmd, "models")) return cmd_models(argc - 1, argv + 1);
+    if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'stargate --help')", cmd);
     return 2;
 }
