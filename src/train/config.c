@@ -87,6 +87,8 @@ static const key_def keys[] = {
     {"dump_grads", K_STR, F(dump_grads), 0, 0, "testing: safetensors of the first step's gradients"},
     {"dump_logits", K_STR, F(dump_logits), 0, 0, "testing: f32 logits of training sequence 0 after training"},
     {"quiet", K_BOOL, F(quiet), 0, 0, "no progress lines (false)"},
+    {"dist_timeout", K_FLOAT, F(dist_timeout), 0, 1e9,
+     "MPI: a process waiting this many seconds for the others in an all-reduce exits with an error (1800; 0: off)"},
     {"on_nan", K_NAN, F(on_nan_skip), 0, 0, "non-finite loss or gradient: stop (error naming the step) | skip the batch (stop)"},
 };
 
@@ -118,6 +120,7 @@ sg_train_config *sg_train_config_new(void)
     c->val_batches = 4;
     c->sample_tokens = 16;
     c->sft_pack = true;
+    c->dist_timeout = 1800;
     return c;
 }
 

@@ -51,6 +51,7 @@ struct sg_train_config {
     uint64_t seed;
     int threads, log_every, val_every, val_batches, sample_every, sample_tokens;
     int checkpoint_every, halt_after;
+    double dist_timeout;
     bool quiet, on_nan_skip;
     char out_dir[SG_TCFG_STR], resume[SG_TCFG_STR];
     char export_gguf[SG_TCFG_STR], export_hf[SG_TCFG_STR];
@@ -351,6 +352,9 @@ void sg_dist_allreduce_f64(const sg_dist *d, double *buf, int n);
 /* True when `bad` is true on any rank (collective). */
 bool sg_dist_any(const sg_dist *d, bool bad);
 void sg_dist_abort(const sg_dist *d, int code);
+/* A collective waiting more than `seconds` ends the process with a message
+ * (watchdog thread; <= 0: off). */
+void sg_dist_set_timeout(const sg_dist *d, double seconds);
 bool sg_dist_have_mpi(void);
 
 #endif

@@ -374,6 +374,7 @@ sg_status sg_train_run(const sg_train_config *c, sg_error *err)
     r.A = c->grad_accum;
     r.st.rng = c->seed;
     if ((s = sg_dist_init(&r.dist, err))) return s;
+    sg_dist_set_timeout(&r.dist, c->dist_timeout);
     if ((s = sg_data_open(&r.train, c->train_data, r.T, err))) goto done;
     if (c->val_data[0]) {
         if ((s = sg_data_open(&r.val, c->val_data, r.T, err))) goto done;

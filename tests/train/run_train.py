@@ -49,7 +49,7 @@ PY = sys.executable
 CASES = ["grads_llama_gqa", "grads_llama_tied", "grads_llama_gguf", "grads_gpt2", "grads_llama_mask",
          "grads_llama_docs", "grads_gpt2_docs",
          "steps20_llama", "steps20_gpt2", "resume_exact", "export_llama", "export_gpt2",
-         "mpi_equiv", "e2e_pattern", "bad_config", "finetune_chatml", "data_prepare", "bad_input"]
+         "mpi_equiv", "e2e_pattern", "bad_config", "finetune_chatml", "data_prepare", "bad_input", "mpi_rank_death"]
 
 LLAMA = ["--arch", "llama", "--hidden", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2",
          "--ff", "48", "--vocab", "61", "--ctx", "64", "--seed", "3"]
@@ -289,6 +289,71 @@ def case_mpi_equiv(c):
     print("max rel diff %.2e (bound 1e-6)" % worst)
     if not worst <= 1e-6:
         raise SystemExit("FAIL: MPI losses differ by %.2e" % worst)
+
+
+def case_mpi_rank_death(c):
+    """mpirun -np 2; rank 1 is killed (SIGKILL) mid-run, or stopped (SIGSTOP:
+    it hangs without dying): the job must end non-zero within a bounded time
+    with a message, never hang. Killed: mpirun notices; stopped: rank 0's
+    watchdog (dist_timeout = 3 s) ends it."""
+    import signal
+    if not shutil.which("mpirun"):
+        print("skip: mpirun not found")
+        sys.exit(SKIP)
+    data = c.shard("data.bin", 20000, 97, seed=5)
+    cfg = c.config("c.txt", arch="llama", vocab_size=97, n_embd=32, n_layer=1, n_head=2, seq_len=16, batch_size=2,
+                   max_steps=10000000, train_data=data, threads=1, log_every=100000, dist_timeout=3)
+    bad = 0
+    for sig, bound in ((signal.SIGKILL, 20), (signal.SIGSTOP, 25)):
+        cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca", "btl", "self,tcp",
+               "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo", c.bin, "train", cfg]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        victim = None
+        t0 = time.time()
+        while victim is None and time.time() - t0 < 20 and p.poll() is None:
+            time.sleep(0.3)
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    env = open("/proc/%s/environ" % pid, "rb").read().split(b"\0")
+                    cl = open("/proc/%s/cmdline" % pid, "rb").read()
+                except OSError:
+                    continue
+                if b"OMPI_COMM_WORLD_RANK=1" in env and cfg.encode() in cl and b"mpirun" not in cl:
+                    victim = int(pid)
+        if victim is None:
+            p.kill()
+            out, err = p.communicate()
+            if "built without MPI" in err:
+                print("skip: stargate built without MPI")
+                sys.exit(SKIP)
+            raise SystemExit("FAIL: rank 1 not found:\n%s" % err)
+        time.sleep(1.0)  # mid-run
+        t1 = time.time()
+        os.kill(victim, sig)
+        try:
+            out, err = p.communicate(timeout=bound)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            os.kill(victim, signal.SIGKILL)
+            out, err = p.communicate()
+            print("BAD  %s: still running after %d s" % (sig.name, bound))
+            bad += 1
+            continue
+        dt = time.time() - t1
+        if sig == signal.SIGSTOP:
+            try:
+                os.kill(victim, signal.SIGKILL)
+            except OSError:
+                pass
+        lines = [l for l in err.splitlines() if "stargate: error" in l or "exited on signal" in l]
+        ok = p.returncode != 0 and lines and (sig != signal.SIGSTOP or "dist_timeout" in err)
+        bad += not ok
+        print("%-4s rank 1 %s: mpirun exit %d after %.1f s: %s" % ("ok" if ok else "BAD", sig.name, p.returncode, dt,
+                                                                   lines[0].strip() if lines else err[-300:]))
+    if bad:
+        raise SystemExit("FAIL: a rank's death or hang was not handled")
 
 
 def case_e2e_pattern(c):
@@ -666,7 +731,8 @@ def main():
         steps20_case(c, GPT2, 1.5)
     elif n in ("export_llama", "export_gpt2"):
         export_case(c, n.split("_")[1])
-    elif n in ("resume_exact", "mpi_equiv", "e2e_pattern", "bad_config", "finetune_chatml", "data_prepare", "bad_input"):
+    elif n in ("resume_exact", "mpi_equiv", "e2e_pattern", "bad_config", "finetune_chatml", "data_prepare", "bad_input",
+               "mpi_rank_death"):
         globals()["case_" + n](c)
     else:
         print("unknown case %s" % n)
