@@ -437,6 +437,24 @@ sg_status sg_finetune_run(sg_train_config *c, int show, sg_error *err);
 sg_status sg_shard_write(const char *path, const uint32_t *tokens, const uint8_t *mask, uint64_t n,
                          uint32_t vocab_size, sg_error *err);
 
+/* ---------------------------------------------------------------- quantization */
+
+typedef struct sg_quantize_stats {
+    uint64_t bytes_in, bytes_out; /* tensor data, before and after */
+    int n_tensors, n_quantized;   /* tensors, and those whose type changed */
+} sg_quantize_stats;
+
+/* Re-encode the matrices of GGUF file in_path as `type` ("q8_0", "q4_0",
+ * "q4_K_M", "f16", "bf16", "f32"; case-insensitive) into out_path, written
+ * atomically (temporary file, fsync, rename). Metadata and vectors are kept;
+ * Q4_K_M is llama.cpp's Q4_K/Q6_K mix. n_threads <= 0: physical cores.
+ * stats may be NULL. Details: src/tensor/quantize.c. */
+sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char *type, int n_threads,
+                           sg_quantize_stats *stats, sg_error *err);
+
+/* The CPU kernel family chosen at run time ("avx512", "avx2", "ref"). */
+const char *sg_cpu_kernels(void);
+
 /* ---------------------------------------------------------------- chat templates */
 
 /* A chat template: the Jinja program a model ships to turn a conversation

@@ -117,8 +117,12 @@ static void usage(FILE *f)
             "  chat -m MODEL [--system TEXT] [sampling flags]\n"
             "                                     interactive terminal chat with the model's template\n"
             "  tensors MODEL [--name NAME -o FILE] list tensors, or dump one as float32\n"
-            "  bench -m MODEL [-p 512] [-n 128] [-t N]\n"
-            "                                     prompt and decode speed in tokens/s\n"
+            "  bench -m MODEL [-p 512] [-n 128] [-t N] [--batch B]\n"
+            "                                     prompt and decode speed in tokens/s, decode GB/s vs the machine's\n"
+            "  quantize IN.gguf OUT.gguf TYPE [-t N]\n"
+            "                                     re-encode matrices: q8_0, q4_0, q4_K_M, f16, bf16\n"
+            "  perplexity -m MODEL -f TEXT [--ctx 512] [--kl-base MODEL2] [-t N]\n"
+            "                                     perplexity of a text; KL divergence to another model\n"
             "  serve -m MODEL [--port 8080] [--parallel N] [--ctx N] [-t N]\n"
             "                                     OpenAI-compatible HTTP server (see serve --help)\n"
             "  template -m MODEL --messages FILE [--add-generation-prompt] [--tools FILE] [--template FILE]\n"
@@ -162,6 +166,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(cmd, "tensors")) return cmd_tensors(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "perplexity")) return cmd_perplexity(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "template")) return cmd_template(argc - 1, argv + 1);
     if (!strcmp(cmd, "chat")) return cmd_chat(argc - 1, argv + 1);

@@ -1,64 +1,155 @@
 /*
  * dtype.c -- the dtype traits table: names, block geometry and kernels.
  *
- * One row per sg_dtype. The kernels come from one of two families with the
- * same signatures (kernels.h): the SIMD family when simd.h recognized the
- * target at compile time (AVX-512F or AVX2+FMA+F16C), the portable scalar
- * reference otherwise. Runtime CPU dispatch would fill this table at startup
- * from several separately compiled SIMD families; callers never see which.
+ * One row per sg_dtype. The kernels come from one family with the same
+ * signatures (kernels.h), picked at run time (first use of the table) from
+ * what the CPU supports: AVX-512 (F/BW/VL) > AVX2+FMA+F16C > the portable
+ * scalar reference. Every family is compiled into every x86-64 binary with
+ * its own target flags, so an SG_NATIVE=OFF build still runs the vector
+ * kernels. SG_CPU=ref|avx2|avx512 in the environment caps the choice (tests
+ * and benchmarks; a family the CPU lacks is never chosen).
  *
  * sg_to_float_ref / sg_dot_ref always run the scalar reference, so tests can
- * hold the table's kernels against it.
+ * hold the table's kernels against it; sg_dtype_traits_isa gives any usable
+ * family's row for the same purpose.
  */
 #include "tensor/dtype.h"
 
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "tensor/kernels.h"
 
-#if SG_HAVE_SIMD
-#define K(fn) sg_simd_##fn
+static const struct {
+    const char *name;
+    int64_t block_size;
+    size_t block_bytes;
+} k_geom[SG_DTYPE_COUNT] = {
+    [SG_F32] = {"f32", 1, 4},
+    [SG_F16] = {"f16", 1, 2},
+    [SG_BF16] = {"bf16", 1, 2},
+    [SG_Q8_0] = {"q8_0", SG_QK8_0, SG_Q8_0_BYTES},
+    [SG_Q4_0] = {"q4_0", SG_QK4_0, SG_Q4_0_BYTES},
+    [SG_Q4_K] = {"q4_K", SG_QK_K, SG_Q4_K_BYTES},
+    [SG_Q6_K] = {"q6_K", SG_QK_K, SG_Q6_K_BYTES},
+};
+
+static const sg_kernel_family k_ref_family = {
+    "ref",
+    {[SG_F32] = sg_ref_to_float_f32, [SG_F16] = sg_ref_to_float_f16, [SG_BF16] = sg_ref_to_float_bf16,
+     [SG_Q8_0] = sg_ref_to_float_q8_0, [SG_Q4_0] = sg_ref_to_float_q4_0, [SG_Q4_K] = sg_ref_to_float_q4_k,
+     [SG_Q6_K] = sg_ref_to_float_q6_k},
+    {[SG_F32] = sg_ref_dot_f32, [SG_F16] = sg_ref_dot_f16, [SG_BF16] = sg_ref_dot_bf16, [SG_Q8_0] = sg_ref_dot_q8_0,
+     [SG_Q4_0] = sg_ref_dot_q4_0, [SG_Q4_K] = sg_ref_dot_q4_k, [SG_Q6_K] = sg_ref_dot_q6_k},
+};
+
+static const sg_kernel_family *family_of(sg_isa isa)
+{
+    switch (isa) {
+    case SG_ISA_AVX2: return &sg_avx2_family;
+    case SG_ISA_AVX512: return &sg_avx512_family;
+    default: return &k_ref_family;
+    }
+}
+
+/* rows[isa][dtype]; rows of unusable families stay zero */
+static sg_dtype_traits k_rows[SG_ISA_COUNT][SG_DTYPE_COUNT];
+static bool k_usable[SG_ISA_COUNT];
+static sg_isa k_active = SG_ISA_REF;
+static pthread_once_t k_once = PTHREAD_ONCE_INIT;
+
+static bool cpu_has(sg_isa isa)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    switch (isa) {
+    case SG_ISA_REF: return true;
+    case SG_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    case SG_ISA_AVX512:
+        return cpu_has(SG_ISA_AVX2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl");
+    default: return false;
+    }
 #else
-#define K(fn) sg_ref_##fn
+    return isa == SG_ISA_REF;
 #endif
+}
 
-static const sg_dtype_traits k_traits[SG_DTYPE_COUNT] = {
-    [SG_F32] = {"f32", 1, 4, K(to_float_f32), K(dot_f32)},
-    [SG_F16] = {"f16", 1, 2, K(to_float_f16), K(dot_f16)},
-    [SG_BF16] = {"bf16", 1, 2, K(to_float_bf16), K(dot_bf16)},
-    [SG_Q8_0] = {"q8_0", SG_QK8_0, SG_Q8_0_BYTES, K(to_float_q8_0), K(dot_q8_0)},
-    [SG_Q4_0] = {"q4_0", SG_QK4_0, SG_Q4_0_BYTES, K(to_float_q4_0), K(dot_q4_0)},
-    [SG_Q4_K] = {"q4_K", SG_QK_K, SG_Q4_K_BYTES, K(to_float_q4_k), K(dot_q4_k)},
-    [SG_Q6_K] = {"q6_K", SG_QK_K, SG_Q6_K_BYTES, K(to_float_q6_k), K(dot_q6_k)},
-};
+static void init_tables(void)
+{
+    sg_isa cap = SG_ISA_COUNT;
+    const char *env = getenv("SG_CPU");
+    if (env && *env) {
+        for (int i = 0; i < SG_ISA_COUNT; i++)
+            if (!strcmp(env, sg_isa_name((sg_isa)i))) cap = (sg_isa)(i + 1);
+    }
+    for (int i = 0; i < SG_ISA_COUNT; i++) {
+        const sg_kernel_family *f = family_of((sg_isa)i);
+        k_usable[i] = f->dot[SG_F32] != NULL && cpu_has((sg_isa)i);
+        if (!k_usable[i]) continue;
+        for (int t = 0; t < SG_DTYPE_COUNT; t++)
+            k_rows[i][t] = (sg_dtype_traits){k_geom[t].name, k_geom[t].block_size, k_geom[t].block_bytes,
+                                             f->to_float[t], f->dot[t]};
+        if (i < (int)cap) k_active = (sg_isa)i;
+    }
+}
 
-static const sg_dtype_traits k_ref[SG_DTYPE_COUNT] = {
-    [SG_F32] = {"f32", 1, 4, sg_ref_to_float_f32, sg_ref_dot_f32},
-    [SG_F16] = {"f16", 1, 2, sg_ref_to_float_f16, sg_ref_dot_f16},
-    [SG_BF16] = {"bf16", 1, 2, sg_ref_to_float_bf16, sg_ref_dot_bf16},
-    [SG_Q8_0] = {"q8_0", SG_QK8_0, SG_Q8_0_BYTES, sg_ref_to_float_q8_0, sg_ref_dot_q8_0},
-    [SG_Q4_0] = {"q4_0", SG_QK4_0, SG_Q4_0_BYTES, sg_ref_to_float_q4_0, sg_ref_dot_q4_0},
-    [SG_Q4_K] = {"q4_K", SG_QK_K, SG_Q4_K_BYTES, sg_ref_to_float_q4_k, sg_ref_dot_q4_k},
-    [SG_Q6_K] = {"q6_K", SG_QK_K, SG_Q6_K_BYTES, sg_ref_to_float_q6_k, sg_ref_dot_q6_k},
-};
+static void ensure_init(void)
+{
+    pthread_once(&k_once, init_tables);
+}
+
+const char *sg_isa_name(sg_isa isa)
+{
+    static const char *names[SG_ISA_COUNT] = {"ref", "avx2", "avx512"};
+    return (unsigned)isa < SG_ISA_COUNT ? names[isa] : "unknown";
+}
+
+bool sg_isa_usable(sg_isa isa)
+{
+    ensure_init();
+    return (unsigned)isa < SG_ISA_COUNT && k_usable[isa];
+}
+
+sg_isa sg_isa_active(void)
+{
+    ensure_init();
+    return k_active;
+}
+
+const sg_dtype_traits *sg_dtype_traits_isa(sg_isa isa, sg_dtype t)
+{
+    if ((unsigned)t >= SG_DTYPE_COUNT || !sg_isa_usable(isa)) return NULL;
+    return &k_rows[isa][t];
+}
 
 /* The traits row of t, or NULL when t is not a valid dtype. */
 const sg_dtype_traits *sg_dtype_traits_of(sg_dtype t)
 {
     if ((unsigned)t >= SG_DTYPE_COUNT) return NULL;
-    return &k_traits[t];
+    ensure_init();
+    return &k_rows[k_active][t];
 }
 
 const char *sg_dtype_name(sg_dtype t)
 {
     if ((unsigned)t >= SG_DTYPE_COUNT) return "unknown";
-    return k_traits[t].name;
+    return k_geom[t].name;
 }
 
 void sg_to_float_ref(sg_dtype t, const void *src, float *dst, int64_t n)
 {
-    if ((unsigned)t < SG_DTYPE_COUNT) k_ref[t].to_float(src, dst, n);
+    if ((unsigned)t < SG_DTYPE_COUNT) k_ref_family.to_float[t](src, dst, n);
 }
 
 float sg_dot_ref(sg_dtype t, const void *row, const float *x, int64_t n)
 {
-    return (unsigned)t < SG_DTYPE_COUNT ? k_ref[t].dot(row, x, n) : 0.0f;
+    return (unsigned)t < SG_DTYPE_COUNT ? k_ref_family.dot[t](row, x, n) : 0.0f;
+}
+
+const char *sg_cpu_kernels(void)
+{
+    return sg_isa_name(sg_isa_active());
 }

@@ -39,6 +39,14 @@ static inline size_t sg_dtype_row_bytes(sg_dtype t, int64_t n)
     return (size_t)(n / tr->block_size) * tr->block_bytes;
 }
 
+/* Kernel families (instruction sets), picked at run time: see dtype.c. */
+typedef enum sg_isa { SG_ISA_REF, SG_ISA_AVX2, SG_ISA_AVX512, SG_ISA_COUNT } sg_isa;
+const char *sg_isa_name(sg_isa isa);          /* "ref", "avx2", "avx512"            */
+bool sg_isa_usable(sg_isa isa);               /* compiled in and run by this CPU    */
+sg_isa sg_isa_active(void);                   /* the family the traits table uses   */
+/* The traits row of t in family isa (tests, benchmarks); NULL when unusable. */
+const sg_dtype_traits *sg_dtype_traits_isa(sg_isa isa, sg_dtype t);
+
 /* Scalar reference versions (portable C, used by tests to check the SIMD ones). */
 void sg_to_float_ref(sg_dtype t, const void *src, float *dst, int64_t n);
 float sg_dot_ref(sg_dtype t, const void *row, const float *x, int64_t n);

@@ -1,12 +1,16 @@
 /*
  * kernels.h -- per-dtype CPU kernels behind the traits table (internal).
  *
- * Two families with identical signatures:
- *   sg_ref_*   portable scalar C (kernels_ref.c), always compiled; the
- *              definition of the arithmetic and the fallback on any CPU.
- *   sg_simd_*  the same operations on SG_VL-lane vectors (kernels_simd.c),
- *              compiled when simd.h recognizes the target (SG_HAVE_SIMD).
- * dtype.c puts one family into the traits table.
+ * Families with identical signatures:
+ *   sg_ref_*     portable scalar C (kernels_ref.c), always compiled; the
+ *                definition of the arithmetic and the fallback on any CPU.
+ *   sg_avx2_*    the same operations on 8-lane vectors (kernels_simd.inc
+ *                compiled by kernels_avx2.c with AVX2/FMA/F16C flags),
+ *   sg_avx512_*  ... on 16-lane vectors (kernels_avx512.c, AVX-512F/BW/VL).
+ * Each family exports an sg_kernel_family row (NULL kernels when its file
+ * could not be compiled for its target, e.g. on ARM); dtype.c fills the
+ * traits table at first use from the best family the CPU runs
+ * (runtime dispatch; SG_CPU=ref|avx2|avx512 in the environment caps it).
  *
  *   to_float(src, dst[n], n)  dequantize n values (n % block_size == 0);
  *                             the SIMD version is bit-identical to the ref.
@@ -21,6 +25,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "stargate.h"
 #include "tensor/simd.h"
 
 #if defined(SG_VL)
@@ -91,8 +96,14 @@ static inline void sg_q4_k_scales_packed(const uint8_t *s, uint64_t *sc, uint64_
     float sg_##fam##_dot_q6_k(const void *row, const float *x, int64_t n);
 
 SG_KERNEL_DECLS(ref)
-#if SG_HAVE_SIMD
-SG_KERNEL_DECLS(simd)
-#endif
+
+typedef struct sg_kernel_family {
+    const char *name;
+    void (*to_float[SG_DTYPE_COUNT])(const void *src, float *dst, int64_t n);
+    float (*dot[SG_DTYPE_COUNT])(const void *row, const float *x, int64_t n);
+} sg_kernel_family;
+
+extern const sg_kernel_family sg_avx2_family;   /* kernels_avx2.c   */
+extern const sg_kernel_family sg_avx512_family; /* kernels_avx512.c */
 
 #endif

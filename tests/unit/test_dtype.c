@@ -22,6 +22,14 @@
 
 static unsigned long long rng = 0x9E3779B97F4A7C15ull;
 
+/* The kernel family under test: every family this CPU runs is tested in
+ * turn (runtime dispatch compiles them all in), the scalar one included. */
+static sg_isa g_isa;
+static const sg_dtype_traits *fam(sg_dtype t)
+{
+    return sg_dtype_traits_isa(g_isa, t);
+}
+
 static uint8_t rand_u8(void)
 {
     return (uint8_t)(sg_test_rng(&rng) >> 32);
@@ -60,7 +68,7 @@ static void test_f16_exhaustive(void)
     static uint16_t all[65536];
     static float simd[65536], ref[65536];
     for (int i = 0; i < 65536; i++) all[i] = (uint16_t)i;
-    sg_dtype_traits_of(SG_F16)->to_float(all, simd, 65536);
+    fam(SG_F16)->to_float(all, simd, 65536);
     sg_to_float_ref(SG_F16, all, ref, 65536);
     int bad = 0, badnan = 0;
     for (int i = 0; i < 65536; i++) {
@@ -110,7 +118,7 @@ static void test_bf16(void)
     static uint16_t all[65536];
     static float simd[65536], ref[65536];
     for (int i = 0; i < 65536; i++) all[i] = (uint16_t)i;
-    sg_dtype_traits_of(SG_BF16)->to_float(all, simd, 65536);
+    fam(SG_BF16)->to_float(all, simd, 65536);
     sg_to_float_ref(SG_BF16, all, ref, 65536);
     int bad = 0;
     for (int i = 0; i < 65536; i++) {
@@ -226,7 +234,7 @@ static void test_quant_to_float(void)
 {
     for (size_t k = 0; k < sizeof k_quant / sizeof k_quant[0]; k++) {
         sg_dtype t = k_quant[k];
-        const sg_dtype_traits *tr = sg_dtype_traits_of(t);
+        const sg_dtype_traits *tr = fam(t);
         int64_t nbs[] = {1, 2, 3, 7, 40};
         for (size_t c = 0; c < sizeof nbs / sizeof nbs[0]; c++) {
             int64_t nb = nbs[c], n = nb * tr->block_size;
@@ -306,7 +314,7 @@ static void test_dots(void)
     const int64_t blocks[] = {1, 2, 3, 5, 19, 28};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
         sg_dtype t = all[k];
-        const sg_dtype_traits *tr = sg_dtype_traits_of(t);
+        const sg_dtype_traits *tr = fam(t);
         int plain = tr->block_size == 1;
         size_t cnt = plain ? sizeof plain_n / sizeof plain_n[0] : sizeof blocks / sizeof blocks[0];
         double worst = 0, worst_ref = 0;
@@ -338,7 +346,7 @@ static void test_dots(void)
         }
         CHECK_MSG(worst <= 1e-5, "%s dot: relative error %.3g", tr->name, worst);
         CHECK_MSG(worst_ref <= 1e-6, "%s reference dot: relative error %.3g", tr->name, worst_ref);
-        printf("  %-5s dot: worst error %.2e of sum|w x| (reference %.2e)\n", tr->name, worst, worst_ref);
+        printf("  %-6s %-5s dot: worst error %.2e of sum|w x| (reference %.2e)\n", sg_isa_name(g_isa), tr->name, worst, worst_ref);
     }
 }
 
@@ -369,10 +377,20 @@ static void test_table(void)
 
 TEST_MAIN({
     test_table();
-    test_f16_exhaustive();
     test_f16_rounding();
-    test_bf16();
-    test_quant_to_float();
     test_q4_k_products_exact();
-    test_dots();
+    printf("  kernel family in use: %s\n", sg_isa_name(sg_isa_active()));
+    CHECK(sg_isa_usable(SG_ISA_REF));
+    CHECK(sg_isa_usable(sg_isa_active()));
+    for (int isa = 0; isa < SG_ISA_COUNT; isa++) {
+        if (!sg_isa_usable((sg_isa)isa)) {
+            printf("  family %s: not usable on this CPU/build\n", sg_isa_name((sg_isa)isa));
+            continue;
+        }
+        g_isa = (sg_isa)isa;
+        test_f16_exhaustive();
+        test_bf16();
+        test_quant_to_float();
+        test_dots();
+    }
 })

@@ -1,0 +1,607 @@
+/*
+ * quantize.c -- row encoders (quantize.h) and `stargate quantize`:
+ * a GGUF file with float (or any readable) matrices to one with
+ * Q8_0 / Q4_0 / Q4_K_M / F16 / BF16 / F32 matrices.
+ *
+ * File level (sg_quantize_gguf):
+ *  - every key/value pair is copied unchanged except general.file_type and
+ *    general.quantization_version, which are rewritten (llama.cpp's
+ *    LLAMA_FTYPE numbering: F32 0, F16 1, Q4_0 2, Q8_0 7, Q4_K_M 15,
+ *    BF16 32; quantization version 2);
+ *  - tensors keep their names, shapes and order; only matrices (2+ dims,
+ *    name ending in ".weight") change type, vectors (norms, biases,
+ *    rope_freqs) are copied as stored;
+ *  - Q4_K_M is llama.cpp's mix: Q4_K everywhere, Q6_K for the output head
+ *    (output.weight, or token_embd.weight when the head is tied) and for
+ *    attn_v / ffn_down in the layers where use_more_bits(i, n_layer) holds
+ *    (the first and last eighth, and every third layer between). Q4_0 also
+ *    gets Q6_K for the output head, as llama.cpp does. A K-quant needs rows
+ *    that are a multiple of 256 values; rows that are not (Qwen2.5-0.5B's
+ *    hidden size is 896) fall back to Q4_0 for Q4_K and to Q8_0 for Q6_K
+ *    (llama.cpp falls back to Q5_0 / Q8_0; stargate has no Q5_0);
+ *  - the output is written to OUT.tmp.PID, fsync'd and renamed over OUT:
+ *    readers never see a partial file.
+ * Rows are encoded in parallel on an sg_pool.
+ */
+#include "tensor/quantize.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "base/f16.h"
+#include "base/pool.h"
+#include "formats/gguf.h"
+#include "tensor/kernels.h"
+
+/* ------------------------------------------------------------ row encoders */
+
+static int iround(float v)
+{
+    return (int)lrintf(v);
+}
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static void put_f16(uint8_t *p, float v)
+{
+    uint16_t h = sg_f32_to_f16(v);
+    memcpy(p, &h, 2);
+}
+
+static void q8_0_row(const float *x, uint8_t *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += SG_QK8_0, x += SG_QK8_0, b += SG_Q8_0_BYTES) {
+        float amax = 0;
+        for (int j = 0; j < SG_QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
+        put_f16(b, amax / 127.0f);
+        float d = sg_f16_to_f32(sg_rd_u16(b)), id = d != 0 ? 1.0f / d : 0.0f;
+        for (int j = 0; j < SG_QK8_0; j++) b[2 + j] = (uint8_t)(int8_t)clampi(iround(x[j] * id), -127, 127);
+    }
+}
+
+static void q4_0_row(const float *x, uint8_t *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += SG_QK4_0, x += SG_QK4_0, b += SG_Q4_0_BYTES) {
+        float m = 0;
+        for (int j = 0; j < SG_QK4_0; j++)
+            if (fabsf(x[j]) > fabsf(m)) m = x[j];
+        put_f16(b, m / -8.0f); /* m itself maps to q = 0, i.e. -8 */
+        float d = sg_f16_to_f32(sg_rd_u16(b)), id = d != 0 ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 16; j++) {
+            int lo = clampi(iround(x[j] * id) + 8, 0, 15), hi = clampi(iround(x[j + 16] * id) + 8, 0, 15);
+            b[2 + j] = (uint8_t)(lo | hi << 4);
+        }
+    }
+}
+
+/* Fit x[k] ~ s * q[k] - mn over one Q4_K sub-block of 32 values, q in 0..15,
+ * mn >= 0: start from the min/max range, then alternate rounding q and a
+ * least-squares (s, mn) for those q; keep the best squared error. */
+static void q4_k_fit(const float *x, float *s_out, float *mn_out)
+{
+    float lo = x[0], hi = x[0];
+    for (int k = 1; k < 32; k++) {
+        lo = fminf(lo, x[k]);
+        hi = fmaxf(hi, x[k]);
+    }
+    if (lo > 0) lo = 0;
+    if (hi <= lo) {
+        *s_out = 0;
+        *mn_out = -lo;
+        return;
+    }
+    float s = (hi - lo) / 15.0f, off = lo, best_s = s, best_off = off, best_err = FLT_MAX;
+    for (int it = 0; it < 6; it++) {
+        double sq = 0, sqq = 0, sx = 0, sqx = 0, err = 0;
+        int q[32];
+        for (int k = 0; k < 32; k++) {
+            q[k] = s > 0 ? clampi(iround((x[k] - off) / s), 0, 15) : 0;
+            float e = s * (float)q[k] + off - x[k];
+            err += (double)e * e;
+            sq += q[k];
+            sqq += (double)q[k] * q[k];
+            sx += x[k];
+            sqx += (double)q[k] * x[k];
+        }
+        if (err < best_err) {
+            best_err = (float)err;
+            best_s = s;
+            best_off = off;
+        }
+        double det = 32 * sqq - sq * sq;
+        if (det <= 0) break;
+        double ns = (32 * sqx - sq * sx) / det, noff = (sx - ns * sq) / 32;
+        if (noff > 0) { /* the min is stored as a subtraction: off <= 0 */
+            noff = 0;
+            ns = sqq > 0 ? sqx / sqq : 0;
+        }
+        if (ns <= 0) break;
+        s = (float)ns;
+        off = (float)noff;
+    }
+    *s_out = best_s;
+    *mn_out = -best_off;
+}
+
+static void q4_k_row(const float *x, uint8_t *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += SG_QK_K, x += SG_QK_K, b += SG_Q4_K_BYTES) {
+        float s[8], mn[8], smax = 0, mmax = 0;
+        for (int j = 0; j < 8; j++) {
+            q4_k_fit(x + 32 * j, &s[j], &mn[j]);
+            smax = fmaxf(smax, s[j]);
+            mmax = fmaxf(mmax, mn[j]);
+        }
+        put_f16(b, smax / 63.0f);
+        put_f16(b + 2, mmax / 63.0f);
+        float d = sg_f16_to_f32(sg_rd_u16(b)), dmin = sg_f16_to_f32(sg_rd_u16(b + 2));
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; j++) {
+            sc[j] = (uint8_t)(d > 0 ? clampi(iround(s[j] / d), 0, 63) : 0);
+            m[j] = (uint8_t)(dmin > 0 ? clampi(iround(mn[j] / dmin), 0, 63) : 0);
+        }
+        /* pack: the inverse of sg_q4_k_scales */
+        uint8_t *p = b + 4;
+        for (int j = 0; j < 4; j++) {
+            p[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+            p[j + 4] = (uint8_t)(m[j] | (m[j + 4] >> 4) << 6);
+            p[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
+        }
+        /* values against the stored scales: y = (d sc) q - (dmin m) */
+        uint8_t q[256];
+        for (int j = 0; j < 8; j++) {
+            float ds = d * (float)sc[j], dm = dmin * (float)m[j];
+            for (int k = 0; k < 32; k++)
+                q[32 * j + k] = (uint8_t)(ds > 0 ? clampi(iround((x[32 * j + k] + dm) / ds), 0, 15) : 0);
+        }
+        uint8_t *qs = b + 16;
+        for (int c = 0; c < 4; c++)
+            for (int k = 0; k < 32; k++) qs[32 * c + k] = (uint8_t)(q[64 * c + k] | q[64 * c + 32 + k] << 4);
+    }
+}
+
+/* Best s for x[k] ~ s * q[k], q in -32..31, over one Q6_K sub-block of 16. */
+static float q6_k_fit(const float *x)
+{
+    float m = 0;
+    for (int k = 0; k < 16; k++)
+        if (fabsf(x[k]) > fabsf(m)) m = x[k];
+    if (m == 0) return 0;
+    float s = m / -32.0f, best_s = s, best_err = FLT_MAX;
+    for (int it = 0; it < 4; it++) {
+        double sqq = 0, sqx = 0, err = 0;
+        for (int k = 0; k < 16; k++) {
+            int q = clampi(iround(x[k] / s), -32, 31);
+            float e = s * (float)q - x[k];
+            err += (double)e * e;
+            sqq += (double)q * q;
+            sqx += (double)q * x[k];
+        }
+        if (err < best_err) {
+            best_err = (float)err;
+            best_s = s;
+        }
+        if (sqq <= 0) break;
+        s = (float)(sqx / sqq);
+        if (s == 0) break;
+    }
+    return best_s;
+}
+
+static void q6_k_row(const float *x, uint8_t *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += SG_QK_K, x += SG_QK_K, b += SG_Q6_K_BYTES) {
+        float s[16], big = 0;
+        for (int j = 0; j < 16; j++) {
+            s[j] = q6_k_fit(x + 16 * j);
+            if (fabsf(s[j]) > fabsf(big)) big = s[j];
+        }
+        int8_t *scales = (int8_t *)(b + 192);
+        float d = 0;
+        if (big != 0) {
+            put_f16(b + 208, big / -128.0f);
+            d = sg_f16_to_f32(sg_rd_u16(b + 208));
+        } else {
+            put_f16(b + 208, 0.0f);
+        }
+        for (int j = 0; j < 16; j++) scales[j] = (int8_t)(d != 0 ? clampi(iround(s[j] / d), -128, 127) : 0);
+        uint8_t q[256];
+        for (int j = 0; j < 16; j++) {
+            float e = d * (float)scales[j];
+            for (int k = 0; k < 16; k++)
+                q[16 * j + k] = (uint8_t)(e != 0 ? clampi(iround(x[16 * j + k] / e), -32, 31) + 32 : 32);
+        }
+        /* layout (see q6_k_unpack_half): in each half of 128, value l + 32k
+         * has its low nibble in ql[l + 32 (k % 2)] (nibble k / 2) and its
+         * high two bits at bits 2k of qh[l] */
+        for (int half = 0; half < 2; half++) {
+            uint8_t *ql = b + 64 * half, *qh = b + 128 + 32 * half;
+            const uint8_t *v = q + 128 * half;
+            for (int l = 0; l < 32; l++) {
+                ql[l] = (uint8_t)((v[l] & 0xF) | (v[l + 64] & 0xF) << 4);
+                ql[l + 32] = (uint8_t)((v[l + 32] & 0xF) | (v[l + 96] & 0xF) << 4);
+                qh[l] = (uint8_t)((v[l] >> 4) | (v[l + 32] >> 4) << 2 | (v[l + 64] >> 4) << 4 | (v[l + 96] >> 4) << 6);
+            }
+        }
+    }
+}
+
+void sg_quantize_row(sg_dtype t, const float *x, void *dst, int64_t n)
+{
+    uint8_t *b = dst;
+    switch (t) {
+    case SG_F32: memcpy(dst, x, (size_t)n * sizeof(float)); break;
+    case SG_F16:
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h = sg_f32_to_f16(x[i]);
+            memcpy(b + 2 * i, &h, 2);
+        }
+        break;
+    case SG_BF16:
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h = sg_f32_to_bf16(x[i]);
+            memcpy(b + 2 * i, &h, 2);
+        }
+        break;
+    case SG_Q8_0: q8_0_row(x, b, n); break;
+    case SG_Q4_0: q4_0_row(x, b, n); break;
+    case SG_Q4_K: q4_k_row(x, b, n); break;
+    case SG_Q6_K: q6_k_row(x, b, n); break;
+    default: break;
+    }
+}
+
+/* ------------------------------------------------------------ GGUF files */
+
+enum { FT_F32 = 0, FT_F16 = 1, FT_Q4_0 = 2, FT_Q8_0 = 7, FT_Q4_K_M = 15, FT_BF16 = 32 };
+
+static uint32_t ggml_id(sg_dtype t)
+{
+    switch (t) {
+    case SG_F16: return SG_GGML_F16;
+    case SG_BF16: return SG_GGML_BF16;
+    case SG_Q8_0: return SG_GGML_Q8_0;
+    case SG_Q4_0: return SG_GGML_Q4_0;
+    case SG_Q4_K: return SG_GGML_Q4_K;
+    case SG_Q6_K: return SG_GGML_Q6_K;
+    default: return SG_GGML_F32;
+    }
+}
+
+/* llama.cpp's rule for the layers that get more bits in the _M mixes. */
+static bool use_more_bits(int i, int n)
+{
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* Layer index of "blk.N.xxx", or -1. */
+static int layer_of(const char *name)
+{
+    if (strncmp(name, "blk.", 4)) return -1;
+    char *end;
+    long v = strtol(name + 4, &end, 10);
+    return end != name + 4 && *end == '.' && v >= 0 && v < 1 << 20 ? (int)v : -1;
+}
+
+/* The type of tensor t in the output (its stored type when unchanged). */
+static sg_dtype pick_type(const sg_gguf *g, const sg_gguf_tensor *t, int ftype, int n_layer)
+{
+    if (t->n_dims < 2 || !ends_with(t->name, ".weight")) return (sg_dtype)t->dtype;
+    bool head = !strcmp(t->name, "output.weight") ||
+                (!strcmp(t->name, "token_embd.weight") && !sg_gguf_find_tensor(g, "output.weight"));
+    sg_dtype want;
+    switch (ftype) {
+    case FT_F32: want = SG_F32; break;
+    case FT_F16: want = SG_F16; break;
+    case FT_BF16: want = SG_BF16; break;
+    case FT_Q8_0: want = SG_Q8_0; break;
+    case FT_Q4_0: want = head ? SG_Q6_K : SG_Q4_0; break;
+    default: { /* Q4_K_M */
+        int il = layer_of(t->name);
+        bool more = il >= 0 && (ends_with(t->name, ".attn_v.weight") || ends_with(t->name, ".ffn_down.weight")) &&
+                    use_more_bits(il, n_layer);
+        want = head || more ? SG_Q6_K : SG_Q4_K;
+    }
+    }
+    int64_t cols = (int64_t)t->ne[0];
+    if (cols % sg_dtype_traits_of(want)->block_size) {
+        if (want == SG_Q4_K) want = SG_Q4_0;
+        else if (want == SG_Q6_K) want = SG_Q8_0;
+        if (cols % sg_dtype_traits_of(want)->block_size) want = SG_F16; /* rows of odd lengths */
+    }
+    return want;
+}
+
+/* A growable byte buffer for the header. */
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+    bool oom;
+} qbuf;
+
+static void put(qbuf *b, const void *p, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = true;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static void put_u32(qbuf *b, uint32_t v) { put(b, &v, 4); }
+static void put_u64(qbuf *b, uint64_t v) { put(b, &v, 8); }
+static void put_str(qbuf *b, const char *s, size_t n)
+{
+    put_u64(b, n);
+    put(b, s, n);
+}
+
+static size_t scalar_bytes(sg_gguf_type t)
+{
+    switch (t) {
+    case SG_GGUF_UINT8: case SG_GGUF_INT8: case SG_GGUF_BOOL: return 1;
+    case SG_GGUF_UINT16: case SG_GGUF_INT16: return 2;
+    case SG_GGUF_UINT32: case SG_GGUF_INT32: case SG_GGUF_FLOAT32: return 4;
+    default: return 8;
+    }
+}
+
+/* Re-encode a parsed pair (the reader widened scalars; narrow them back). */
+static void put_kv(qbuf *b, const sg_gguf_kv *kv)
+{
+    put_str(b, kv->key, strlen(kv->key));
+    put_u32(b, (uint32_t)kv->type);
+    switch (kv->type) {
+    case SG_GGUF_STRING: put_str(b, kv->v.str.ptr, (size_t)kv->v.str.len); break;
+    case SG_GGUF_ARRAY:
+        put_u32(b, (uint32_t)kv->v.arr.type);
+        put_u64(b, kv->v.arr.n);
+        if (kv->v.arr.type == SG_GGUF_STRING)
+            for (uint64_t i = 0; i < kv->v.arr.n; i++) put_str(b, kv->v.arr.strs[i].ptr, (size_t)kv->v.arr.strs[i].len);
+        else
+            put(b, kv->v.arr.data, (size_t)kv->v.arr.n * scalar_bytes(kv->v.arr.type));
+        break;
+    case SG_GGUF_FLOAT32: {
+        float f = (float)kv->v.f64;
+        put(b, &f, 4);
+        break;
+    }
+    case SG_GGUF_FLOAT64: put(b, &kv->v.f64, 8); break;
+    case SG_GGUF_INT8: case SG_GGUF_INT16: case SG_GGUF_INT32: case SG_GGUF_INT64:
+        put(b, &kv->v.i64, scalar_bytes(kv->type)); /* little-endian: the low bytes */
+        break;
+    default: put(b, &kv->v.u64, scalar_bytes(kv->type)); break;
+    }
+}
+
+static void put_kv_u32(qbuf *b, const char *key, uint32_t v)
+{
+    put_str(b, key, strlen(key));
+    put_u32(b, SG_GGUF_UINT32);
+    put_u32(b, v);
+}
+
+/* One tensor's rows, encoded in parallel. */
+typedef struct {
+    const sg_dtype_traits *src;
+    const uint8_t *in;
+    size_t in_row;
+    sg_dtype dst;
+    uint8_t *out;
+    size_t out_row;
+    int64_t cols, rows, rows_per_task;
+    float *scratch; /* cols floats per thread */
+} q_job;
+
+static void q_task(void *arg, int task, int thread)
+{
+    const q_job *j = arg;
+    float *x = j->scratch + (size_t)thread * (size_t)j->cols;
+    int64_t r1 = (task + 1) * j->rows_per_task < j->rows ? (task + 1) * j->rows_per_task : j->rows;
+    for (int64_t r = task * j->rows_per_task; r < r1; r++) {
+        j->src->to_float(j->in + (size_t)r * j->in_row, x, j->cols);
+        sg_quantize_row(j->dst, x, j->out + (size_t)r * j->out_row, j->cols);
+    }
+}
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        c += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static int parse_ftype(const char *type)
+{
+    static const struct {
+        const char *name;
+        int ft;
+    } names[] = {{"f32", FT_F32}, {"f16", FT_F16}, {"bf16", FT_BF16}, {"q8_0", FT_Q8_0},
+                 {"q4_0", FT_Q4_0}, {"q4_k_m", FT_Q4_K_M}, {"q4_k", FT_Q4_K_M}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(type, names[i].name)) return names[i].ft;
+    return -1;
+}
+
+sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char *type, int n_threads,
+                           sg_quantize_stats *stats, sg_error *err)
+{
+    int ftype = parse_ftype(type);
+    if (ftype < 0) return sg_fail(err, SG_ERR_INVALID, "unknown quantization type '%s' (f32, f16, bf16, q8_0, q4_0, q4_K_M)", type);
+    sg_gguf g;
+    sg_status st = sg_gguf_open(&g, in_path, err);
+    if (st) return st;
+
+    int n_layer = 0;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        int il = layer_of(g.tensors[i].name);
+        if (il + 1 > n_layer) n_layer = il + 1;
+    }
+    sg_dtype *types = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *types);
+    uint64_t *offs = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *offs);
+    uint64_t *sizes = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *sizes);
+    qbuf h = {0};
+    char *tmp = NULL;
+    int fd = -1;
+    sg_pool *pool = NULL;
+    float *scratch = NULL;
+    uint8_t *out = NULL;
+    if (!types || !offs || !sizes) {
+        st = sg_fail(err, SG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    uint64_t align = g.alignment ? g.alignment : 32, off = 0, max_out = 0, max_cols = 1;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const sg_gguf_tensor *t = &g.tensors[i];
+        if (t->dtype < 0) {
+            st = sg_fail(err, SG_ERR_UNSUPPORTED, "%s: tensor %s has type %s, which stargate cannot read", in_path,
+                         t->name, sg_ggml_type_name(t->ggml_type));
+            goto done;
+        }
+        types[i] = pick_type(&g, t, ftype, n_layer);
+        int64_t cols = (int64_t)t->ne[0];
+        uint64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
+        sizes[i] = types[i] == (sg_dtype)t->dtype ? t->nbytes : rows * sg_dtype_row_bytes(types[i], cols);
+        offs[i] = off;
+        off += (sizes[i] + align - 1) / align * align;
+        if (sizes[i] > max_out) max_out = sizes[i];
+        if ((uint64_t)cols > max_cols) max_cols = (uint64_t)cols;
+        if (stats) {
+            stats->bytes_in += t->nbytes;
+            stats->bytes_out += sizes[i];
+            stats->n_tensors++;
+            stats->n_quantized += types[i] != (sg_dtype)t->dtype;
+        }
+    }
+
+    /* header: magic, version, counts, pairs, tensor infos, padding */
+    uint64_t n_kv = 0;
+    for (uint64_t i = 0; i < g.n_kv; i++)
+        n_kv += strcmp(g.kv[i].key, "general.file_type") && strcmp(g.kv[i].key, "general.quantization_version");
+    put(&h, "GGUF", 4);
+    put_u32(&h, 3);
+    put_u64(&h, g.n_tensors);
+    put_u64(&h, n_kv + 2);
+    for (uint64_t i = 0; i < g.n_kv; i++)
+        if (strcmp(g.kv[i].key, "general.file_type") && strcmp(g.kv[i].key, "general.quantization_version"))
+            put_kv(&h, &g.kv[i]);
+    put_kv_u32(&h, "general.file_type", (uint32_t)ftype);
+    put_kv_u32(&h, "general.quantization_version", 2);
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const sg_gguf_tensor *t = &g.tensors[i];
+        put_str(&h, t->name, strlen(t->name));
+        put_u32(&h, t->n_dims);
+        for (uint32_t d = 0; d < t->n_dims; d++) put_u64(&h, t->ne[d]);
+        put_u32(&h, types[i] == (sg_dtype)t->dtype ? t->ggml_type : ggml_id(types[i]));
+        put_u64(&h, offs[i]);
+    }
+    static const uint8_t zeros[256];
+    while (h.n % align) put(&h, zeros, (size_t)((align - h.n % align) < sizeof zeros ? align - h.n % align : sizeof zeros));
+    if (h.oom) {
+        st = sg_fail(err, SG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+
+    size_t tl = strlen(out_path) + 32;
+    tmp = malloc(tl);
+    if (!tmp) {
+        st = sg_fail(err, SG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    snprintf(tmp, tl, "%s.tmp.%ld", out_path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        st = sg_fail(err, SG_ERR_IO, "%s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    pool = sg_pool_new(n_threads);
+    scratch = malloc(sizeof(float) * (size_t)max_cols * (size_t)sg_pool_size(pool));
+    out = malloc(max_out ? (size_t)max_out : 1);
+    if (!pool || !scratch || !out) {
+        st = sg_fail(err, SG_ERR_NOMEM, "out of memory (%llu bytes for one tensor)", (unsigned long long)max_out);
+        goto done;
+    }
+    bool ok = write_all(fd, h.p, h.n);
+    for (uint64_t i = 0; i < g.n_tensors && ok; i++) {
+        const sg_gguf_tensor *t = &g.tensors[i];
+        const void *data = t->data;
+        if (types[i] != (sg_dtype)t->dtype) {
+            int64_t cols = (int64_t)t->ne[0], rows = (int64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
+            q_job j = {.src = sg_dtype_traits_of((sg_dtype)t->dtype), .in = t->data,
+                       .in_row = sg_dtype_row_bytes((sg_dtype)t->dtype, cols), .dst = types[i], .out = out,
+                       .out_row = sg_dtype_row_bytes(types[i], cols), .cols = cols, .rows = rows,
+                       .rows_per_task = 16, .scratch = scratch};
+            sg_pool_run(pool, q_task, &j, (int)((rows + 15) / 16));
+            data = out;
+        }
+        ok = write_all(fd, data, (size_t)sizes[i]);
+        uint64_t pad = (align - sizes[i] % align) % align;
+        while (ok && pad) {
+            size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
+            ok = write_all(fd, zeros, k);
+            pad -= k;
+        }
+    }
+    if (!ok || fsync(fd) != 0) {
+        st = sg_fail(err, SG_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        st = sg_fail(err, SG_ERR_IO, "%s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    fd = -1;
+    if (rename(tmp, out_path) != 0) {
+        st = sg_fail(err, SG_ERR_IO, "rename %s -> %s: %s", tmp, out_path, strerror(errno));
+        goto done;
+    }
+    free(tmp);
+    tmp = NULL;
+done:
+    if (fd >= 0) close(fd);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
+    sg_pool_free(pool);
+    free(scratch);
+    free(out);
+    free(h.p);
+    free(types);
+    free(offs);
+    free(sizes);
+    sg_gguf_close(&g);
+    return st;
+}
