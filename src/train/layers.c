@@ -255,6 +255,15 @@ void rope_backward(float *dx, const float *cs, const int32_t *pos, int N, int n_
 
 /* ------------------------------------------------------------- attention */
 
+/* Attention per (sequence, head) as sgemm calls over blocks of ATT_BLOCK
+ * query rows: rows [r0, r1) only need keys [0, r1) (causal), so about half
+ * of the T x T products are skipped. Softmax and its gradient are row loops
+ * over the stored probabilities; a token's row covers keys u0 = t - pos[t]
+ * .. t (its document, see sg_tmodel_forward_docs), the rest are exact zeros,
+ * which keeps the gradient formulas exact for masked entries. Each task
+ * runs single-threaded sgemm calls in a fixed order: deterministic. */
+#define ATT_BLOCK 64
+
 typedef struct att_job {
     sg_tmodel *m;
     float *out, *att, *dq, *dk, *dv;
@@ -262,43 +271,43 @@ typedef struct att_job {
     int B, T;
 } att_job;
 
-/* Task (b, h): for each t, att[b,h,t,j<=t] = softmax_j(q_t . k_j / sqrt(D)),
- * out_t = sum_j att * v_j. Query head h reads key/value head h / (H/KV). */
+/* Task (b, h): att[b,h,t,u] = softmax_u(q_t . k_u / sqrt(D)) over u0..t,
+ * out_t = sum_u att * v_u. Query head h reads key/value head h / (H/KV). */
 static void att_fwd_task(void *arg, int task, int thread)
 {
+    (void)thread;
     const att_job *j = arg;
     const sg_tshape *s = &j->m->s;
     int H = s->H, D = s->D, T = j->T, QD = H * D, KVD = s->KV * D;
     int b = task / H, h = task % H, kh = h / (H / s->KV);
     float scale = 1.0f / sqrtf((float)D);
     const int32_t *pos = j->m->pos + (size_t)b * T;
-    for (int t = 0; t < T; t++) {
-        const float *q = j->q + ((size_t)b * T + t) * QD + (size_t)h * D;
-        float *a = j->att + (((size_t)b * H + h) * T + t) * T;
-        float mx = -INFINITY;
-        int u0 = t - pos[t]; /* first token of t's document */
-        for (int u = 0; u < u0; u++) a[u] = 0;
-        for (int u = u0; u <= t; u++) {
-            const float *k = j->k + ((size_t)b * T + u) * KVD + (size_t)kh * D;
-            float dot = 0;
-            for (int i = 0; i < D; i++) dot += q[i] * k[i];
-            a[u] = dot * scale;
-            if (a[u] > mx) mx = a[u];
+    const float *Q = j->q + (size_t)b * T * QD + (size_t)h * D;
+    const float *K = j->k + (size_t)b * T * KVD + (size_t)kh * D;
+    const float *V = j->v + (size_t)b * T * KVD + (size_t)kh * D;
+    float *A = j->att + ((size_t)b * H + h) * T * T;
+    float *O = j->out + (size_t)b * T * QD + (size_t)h * D;
+    for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+        int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, D, scale, Q + (size_t)r0 * QD, QD, K, KVD,
+                    0.0f, A + (size_t)r0 * T, T);
+        for (int t = r0; t < r1; t++) {
+            float *a = A + (size_t)t * T;
+            int u0 = t - pos[t];
+            float mx = -INFINITY;
+            for (int u = u0; u <= t; u++) mx = a[u] > mx ? a[u] : mx;
+            float sum = 0;
+            for (int u = u0; u <= t; u++) {
+                a[u] = expf(a[u] - mx);
+                sum += a[u];
+            }
+            float inv = 1.0f / sum;
+            for (int u = 0; u < u0; u++) a[u] = 0;
+            for (int u = u0; u <= t; u++) a[u] *= inv;
+            for (int u = t + 1; u < T; u++) a[u] = 0;
         }
-        float sum = 0;
-        for (int u = u0; u <= t; u++) {
-            a[u] = expf(a[u] - mx);
-            sum += a[u];
-        }
-        float inv = 1.0f / sum;
-        for (int u = u0; u <= t; u++) a[u] *= inv;
-        for (int u = t + 1; u < T; u++) a[u] = 0;
-        float *o = j->out + ((size_t)b * T + t) * QD + (size_t)h * D;
-        memset(o, 0, (size_t)D * sizeof(float));
-        for (int u = u0; u <= t; u++) {
-            const float *v = j->v + ((size_t)b * T + u) * KVD + (size_t)kh * D;
-            for (int i = 0; i < D; i++) o[i] += a[u] * v[i];
-        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, D, r1, 1.0f, A + (size_t)r0 * T, T, V, KVD,
+                    0.0f, O + (size_t)r0 * QD, QD);
     }
 }
 
@@ -311,9 +320,10 @@ void attention_forward(sg_tmodel *m, float *out, float *att, const float *q, con
 }
 
 /* Task (b, kv head): every query head of the group, so the task alone
- * writes dk/dv of its key/value head (no races, fixed order).
- *   dP_tu = datty_t . v_u;  dS_tu = P_tu (dP_tu - sum_u' P_tu' dP_tu')
- *   dq_t += scale sum_u dS_tu k_u;  dk_u += scale dS_tu q_t;  dv_u += P_tu datty_t */
+ * writes dk/dv of its key/value head (no races, fixed order). Per block of
+ * query rows [r0, r1), keys [0, r1):
+ *   dP = dO V^T;  dS = P (dP - rowsum(P dP)) / sqrt(D)
+ *   dV += P^T dO;  dQ += dS K;  dK += dS^T Q */
 static void att_bwd_task(void *arg, int task, int thread)
 {
     const att_job *j = arg;
@@ -321,37 +331,40 @@ static void att_bwd_task(void *arg, int task, int thread)
     int H = s->H, KV = s->KV, D = s->D, T = j->T, QD = H * D, KVD = KV * D, G = H / KV;
     int b = task / KV, kh = task % KV;
     float scale = 1.0f / sqrtf((float)D);
-    float *dp = j->m->scratch + (size_t)thread * j->m->Tmax;
+    float *dS = j->m->scratch + (size_t)thread * j->m->Tmax * ATT_BLOCK;
     const int32_t *pos = j->m->pos + (size_t)b * T;
-    for (int h = kh * G; h < (kh + 1) * G; h++)
-        for (int t = 0; t < T; t++) {
-            int u0 = t - pos[t];
-            const float *a = j->catt + (((size_t)b * H + h) * T + t) * T;
-            const float *dy = j->datty + ((size_t)b * T + t) * QD + (size_t)h * D;
-            const float *q = j->q + ((size_t)b * T + t) * QD + (size_t)h * D;
-            float *dq = j->dq + ((size_t)b * T + t) * QD + (size_t)h * D;
-            float sum = 0;
-            for (int u = u0; u <= t; u++) {
-                const float *v = j->v + ((size_t)b * T + u) * KVD + (size_t)kh * D;
-                float *dv = j->dv + ((size_t)b * T + u) * KVD + (size_t)kh * D;
-                float d = 0;
-                for (int i = 0; i < D; i++) {
-                    d += dy[i] * v[i];
-                    dv[i] += a[u] * dy[i];
-                }
-                dp[u] = d;
-                sum += a[u] * d;
+    const float *K = j->k + (size_t)b * T * KVD + (size_t)kh * D;
+    const float *V = j->v + (size_t)b * T * KVD + (size_t)kh * D;
+    float *dK = j->dk + (size_t)b * T * KVD + (size_t)kh * D;
+    float *dV = j->dv + (size_t)b * T * KVD + (size_t)kh * D;
+    for (int h = kh * G; h < (kh + 1) * G; h++) {
+        const float *P = j->catt + ((size_t)b * H + h) * T * T;
+        const float *dO = j->datty + (size_t)b * T * QD + (size_t)h * D;
+        const float *Q = j->q + (size_t)b * T * QD + (size_t)h * D;
+        float *dQ = j->dq + (size_t)b * T * QD + (size_t)h * D;
+        for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+            int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T, n = r1 - r0;
+            /* dS (n, r1) with leading dimension r1 */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, r1, D, 1.0f, dO + (size_t)r0 * QD, QD, V, KVD,
+                        0.0f, dS, r1);
+            for (int t = r0; t < r1; t++) {
+                const float *p = P + (size_t)t * T;
+                float *d = dS + (size_t)(t - r0) * r1;
+                int u0 = t - pos[t];
+                float sum = 0;
+                for (int u = u0; u <= t; u++) sum += p[u] * d[u];
+                for (int u = 0; u < u0; u++) d[u] = 0;
+                for (int u = u0; u <= t; u++) d[u] = p[u] * (d[u] - sum) * scale;
+                for (int u = t + 1; u < r1; u++) d[u] = 0;
             }
-            for (int u = u0; u <= t; u++) {
-                float ds = a[u] * (dp[u] - sum) * scale;
-                const float *k = j->k + ((size_t)b * T + u) * KVD + (size_t)kh * D;
-                float *dk = j->dk + ((size_t)b * T + u) * KVD + (size_t)kh * D;
-                for (int i = 0; i < D; i++) {
-                    dq[i] += ds * k[i];
-                    dk[i] += ds * q[i];
-                }
-            }
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, D, n, 1.0f, P + (size_t)r0 * T, T,
+                        dO + (size_t)r0 * QD, QD, 1.0f, dV, KVD);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, D, r1, 1.0f, dS, r1, K, KVD, 1.0f,
+                        dQ + (size_t)r0 * QD, QD);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, D, n, 1.0f, dS, r1, Q + (size_t)r0 * QD, QD, 1.0f,
+                        dK, KVD);
         }
+    }
 }
 
 /* dq (N,H*D), dk, dv (N,KV*D) += gradients through attention; they must be

@@ -177,7 +177,7 @@ sg_status sg_tmodel_new(sg_tmodel *m, const sg_tshape *s, int Bmax, int Tmax, in
     m->dact_mem = alloc_f32(dacts_layout(m, Bmax, Tmax, NULL, NULL));
     m->pool = sg_pool_new(n_threads);
     m->n_threads = m->pool ? sg_pool_size(m->pool) : 1;
-    m->scratch = alloc_f32((size_t)m->n_threads * (size_t)Tmax);
+    m->scratch = alloc_f32((size_t)m->n_threads * (size_t)Tmax * 64); /* attention: ATT_BLOCK x Tmax per thread */
     m->rope_cs = alloc_f32((size_t)Tmax * (size_t)(s->D / 2 > 0 ? s->D / 2 : 1) * 2);
     m->pos = malloc((size_t)Bmax * (size_t)Tmax * sizeof *m->pos);
     if (!m->params || !m->grads || !m->adam_m || !m->adam_v || !m->act_mem || !m->dact_mem || !m->pool ||
