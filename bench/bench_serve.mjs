@@ -60,6 +60,8 @@ function oneRequest() {
       });
       res.on("end", () => done ? resolve({ ttft: ttft ?? performance.now() - t0, tokens })
                                : reject(new Error("stream ended without [DONE]")));
+      res.on("error", reject);
+      res.on("close", () => { if (!done) reject(new Error("connection closed mid-stream")); });
     });
     req.on("error", reject);
     req.end(JSON.stringify(body));

@@ -256,6 +256,11 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
         return respond_error(S, c, &e);
     }
     bool stream_mode = p.stream;
+    /* From here the request may legitimately be silent for longer than the
+     * idle timeout (queued, or a long prefill before the first token): the
+     * timeout guards the header/body phase (slow clients), our own socket
+     * checks guard the rest. on_completed restores it for the next request. */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     srv_req *r = srv_sched_request(S->sched, &p, ids, n, mt, in_reasoning, &e);
     if (!r) return respond_error(S, c, &e);
     if (!srv_sched_submit(S->sched, r)) {
@@ -456,9 +461,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
+    srv_server *S = cls;
     (void)toe;
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)S->p.http_timeout);
     conn *cs = *con_cls;
     if (!cs) return;
     free(cs->body);

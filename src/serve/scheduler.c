@@ -464,6 +464,7 @@ static void step(srv_sched *s)
         if (err.code == SG_ERR_NOMEM && !strncmp(err.msg, "KV cache full", 13)) {
             if (evict_idle(s) || preempt(s)) return; /* retry next step */
         }
+        fprintf(stderr, "stargate: forward step failed: %s\n", err.msg);
         for (int k = 0; k < n_entries; k++) {
             srv_req *r = s->slots[s->bslot[k]].r;
             if (r) finish(s, r, NULL, 500, err.msg);

@@ -511,6 +511,30 @@ def case_slowloris():
     check(st == 200, "server fine after a slow client")
     s.stop()
 
+    # the idle timeout must not cut requests that wait (queued, long prefill)
+    s = Server("--timeout", "1", "--parallel", "1")
+    res = []
+
+    def run(i):
+        body = {"prompt": [1, 2, i], "max_tokens": 480, "temperature": 0, "logit_bias": {"256": -100, "257": -100, "258": -100}}
+        if i % 2:
+            body["stream"] = True
+            st, ch, done = s.stream("/v1/completions", body)
+            res.append(st == 200 and done)
+        else:
+            st, r = s.post("/v1/completions", body)
+            res.append(st == 200 and r["usage"]["completion_tokens"] == 480)
+
+    t0 = time.time()
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(40)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("40 queued requests took %.1f s with a 1 s idle timeout" % (time.time() - t0))
+    check(len(res) == 40 and all(res), "queued requests survive the idle timeout: %r" % res)
+    s.stop()
+
 
 def case_load():
     s = Server("--parallel", "16", "--batch", "128")
