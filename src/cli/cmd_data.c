@@ -408,6 +408,20 @@ static int read_chunk(reader *r, chunk *c)
 
 /* -------------------------------------------------------------------- main */
 
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -513,7 +527,7 @@ int cmd_data(int argc, char **argv)
     }
     bool force_text = format && !strcmp(format, "text");
     r.val_at = val_fraction > 0 ? (uint64_t)((double)r.total * (1 - val_fraction)) : UINT64_MAX;
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+    if (make_dirs(out) != 0) {
         rc = cli_error("%s: cannot create directory: %s", out, strerror(errno));
         goto done;
     }
