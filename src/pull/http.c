@@ -226,7 +226,7 @@ static void draw(xfer *x, bool final)
     double t = now_s(), el = t - x->t0;
     if (!final && (!x->tty || t - x->last < 0.2)) return;
     x->last = t;
-    double speed = el > 0.05 ? (double)x->got / el : 0;
+    double speed = (double)x->got / (el > 1e-3 ? el : 1e-3);
     char done[32], tot[32], sp[32], eta[32];
     fmt_bytes(done, sizeof done, (double)x->off);
     fmt_bytes(tot, sizeof tot, (double)x->total);
