@@ -90,6 +90,7 @@ for (const c of levels) {
         ttfts.push(r.ttft);
         tokens += r.tokens;
       } catch (e) {
+        if (!errors) console.error(`bench_serve: ${e.message}`);
         errors++;
       }
     }
@@ -97,6 +98,7 @@ for (const c of levels) {
   const secs = (performance.now() - t0) / 1000;
   const tps = tokens / secs;
   if (base === null) base = tps;
+  if (!ttfts.length) ttfts.push(NaN);
   console.log(`${String(c).padStart(11)}  ${String(n).padStart(8)}  ${String(tokens).padStart(10)}  ` +
               `${secs.toFixed(1).padStart(7)}  ${tps.toFixed(1).padStart(8)}  ` +
               `${pct(ttfts, 50).toFixed(0).padStart(11)}  ${pct(ttfts, 99).toFixed(0).padStart(11)}  ` +
