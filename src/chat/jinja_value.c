@@ -43,9 +43,23 @@ static void *obj_new(tpl_budget *b, size_t size)
     return o;
 }
 
+/* Reference counts are atomic: a compiled template is shared by every thread
+ * that renders it (the server's handler threads), and rendering takes and
+ * drops references to the template's constant values. Only the thread that
+ * drops a count to zero touches the object afterwards. */
+static inline void rc_inc(tobj *o)
+{
+    __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
+}
+
+static inline int64_t rc_dec(tobj *o)
+{
+    return __atomic_sub_fetch(&o->rc, 1, __ATOMIC_ACQ_REL);
+}
+
 tv tv_ref(tv v)
 {
-    if (tv_is_obj(v)) v.u.o->rc++;
+    if (tv_is_obj(v)) rc_inc(v.u.o);
     return v;
 }
 
@@ -53,7 +67,7 @@ tv tv_ref(tv v)
 static void drop(tv v, tobj ***work, size_t *n, size_t *cap)
 {
     if (!tv_is_obj(v)) return;
-    if (--v.u.o->rc > 0) return;
+    if (rc_dec(v.u.o) > 0) return;
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 16;
         tobj **w = realloc(*work, *cap * sizeof **work);
@@ -67,7 +81,7 @@ static void drop(tv v, tobj ***work, size_t *n, size_t *cap)
 
 void tv_unref(tv v)
 {
-    if (!tv_is_obj(v) || --v.u.o->rc > 0) return;
+    if (!tv_is_obj(v) || rc_dec(v.u.o) > 0) return;
     tobj **work = NULL;
     size_t n = 0, cap = 0;
     v.u.o->rc = 1; /* re-dropped below through the common path */
@@ -190,7 +204,7 @@ tv tv_loop(tpl_budget *b, tlist *items, int depth)
 {
     tloop *l = obj_new(b, sizeof *l);
     l->items = items;
-    items->h.rc++;
+    rc_inc(&items->h);
     l->n = (int64_t)items->n;
     l->depth = depth;
     tv v = {TV_LOOP, {.o = &l->h}};
