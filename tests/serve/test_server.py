@@ -401,6 +401,34 @@ def case_determinism():
     for i in range(32):
         check(conc[i] == solo[i], "request %d: concurrent %r != solo %r" % (i, conc[i], solo[i]))
     check(s.metric("stargate_running_sequences") == 0, "nothing left running")
+
+    # a long shared system prompt: computed once (slot reuse or sg_kv_share
+    # from a running sequence), answers unchanged
+    system = "You are the assistant of a national deployment. " * 4
+    bodies = [{"model": "m", "messages": [{"role": "system", "content": system},
+                                          {"role": "user", "content": "q%d" % i}],
+               "temperature": 0, "max_tokens": 40, "logit_bias": {"256": -100, "258": -100}} for i in range(8)]
+    solo = []
+    for b in bodies:
+        s.request("POST", "/v1/completions", {"prompt": [299] * 300, "max_tokens": 1})  # evict nothing, new slot content
+        solo.append(s.post("/v1/chat/completions", b)[1]["choices"][0]["message"]["content"])
+    before = s.metric("stargate_prefix_cache_hit_tokens_total")
+    got, cached = [None] * 8, [0] * 8
+
+    def run(i):
+        st, r = s.post("/v1/chat/completions", bodies[i])
+        got[i] = r["choices"][0]["message"]["content"]
+        cached[i] = r["usage"]["prompt_tokens_details"]["cached_tokens"]
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for t in ts:
+        t.start()
+        time.sleep(0.01)
+    for t in ts:
+        t.join()
+    check(got == solo, "shared-prefix answers equal their solo runs")
+    check(sum(1 for c in cached if c >= 150) >= 4, "the system prompt was reused: cached %r" % cached)
+    check(s.metric("stargate_prefix_cache_hit_tokens_total") > before, "prefix cache hits counted")
     s.stop()
 
 
