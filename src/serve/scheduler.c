@@ -320,7 +320,9 @@ static void admit(srv_sched *s, srv_req *r)
     r->n_kv = reuse;
     if (r->n_gen == 0) r->n_cached = reuse;
     r->admit_seq = ++s->admit_counter;
+    pthread_mutex_lock(&r->mu); /* the handler reads state under r->mu */
     r->state = SRV_RUNNING;
+    pthread_mutex_unlock(&r->mu);
     s->n_running++; /* under s->mu (admission runs with the lock held) */
 }
 
@@ -399,8 +401,10 @@ static bool preempt(srv_sched *s)
     srv_req *r = s->slots[v].r;
     release(s, v, false);
     r->n_kv = 0;
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&r->mu);
     r->state = SRV_QUEUED;
+    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_lock(&s->mu);
     r->next = s->head;
     s->head = r;
     if (!s->tail) s->tail = r;
