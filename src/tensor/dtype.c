@@ -59,17 +59,35 @@ static bool k_usable[SG_ISA_COUNT];
 static sg_isa k_active = SG_ISA_REF;
 static pthread_once_t k_once = PTHREAD_ONCE_INIT;
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+/* XCR0: which register states the OS saves (AVX needs bits 1-2, AVX-512 5-7). */
+static uint64_t xgetbv0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+#endif
+
+/* Does this CPU (and OS) run the kernel family? Read from cpuid directly:
+ * gcc and clang disagree on __builtin_cpu_supports' feature names. */
 static bool cpu_has(sg_isa isa)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
+    if (isa == SG_ISA_REF) return true;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
+    if (!(osxsave && avx && fma && f16c)) return false;
+    uint64_t xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) return false; /* XMM and YMM state */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    bool avx2 = b & (1u << 5), avx512f = b & (1u << 16), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
     switch (isa) {
-    case SG_ISA_REF: return true;
-    case SG_ISA_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    case SG_ISA_AVX512:
-        return cpu_has(SG_ISA_AVX2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl");
+    case SG_ISA_AVX2: return avx2;
+    case SG_ISA_AVX512: return avx2 && avx512f && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6;
     default: return false;
     }
 #else
