@@ -370,7 +370,8 @@ sg_status sg_finetune_run(sg_train_config *c, int show, sg_error *err)
                        (unsigned long long)s.truncated, c->seq_len);
             fflush(stdout);
         }
-        snprintf(dests[k], SG_TCFG_STR, "%s", out);
+        if (snprintf(dests[k], SG_TCFG_STR, "%s", out) >= SG_TCFG_STR)
+            return sg_fail(err, SG_ERR_INVALID, "finetune: shard path too long: %s", out);
     }
     if (!c->tokenizer[0]) snprintf(c->tokenizer, SG_TCFG_STR, "%s", c->init);
     return sg_train_run(c, err);
