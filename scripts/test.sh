@@ -3,6 +3,7 @@
 #   1. install the Debian packages (scripts/install-deps.sh)
 #   2. Release build, -Werror; every test (unit, reference vs PyTorch, bad input)
 #   3. ASan+UBSan build; unit and bad-input tests again under the sanitizers
+#   3b. ThreadSanitizer build; the server's end-to-end tests
 #   4. clang libFuzzer build; a short run of each fuzz target
 # Prints a final line "N passed, N failed" and exits non-zero on any failure.
 # Set SG_FUZZ_SECONDS to change the fuzzing time per target (default 30).
@@ -59,6 +60,11 @@ fi
 if build asan build/asan -DCMAKE_BUILD_TYPE=Debug -DSG_SANITIZE=ON -DSG_NATIVE=ON; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_ctest asan build/asan -L "unit|badinput|model"
+fi
+
+# ThreadSanitizer on the server: handler threads, the engine thread and the pool
+if build tsan build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSG_TSAN=ON; then
+  TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0 run_ctest tsan build/tsan -L serve
 fi
 
 if command -v clang >/dev/null; then
