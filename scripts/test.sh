@@ -64,7 +64,7 @@ fi
 
 # ThreadSanitizer on the server: handler threads, the engine thread and the pool
 if build tsan build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSG_TSAN=ON; then
-  TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0 run_ctest tsan build/tsan -L serve
+  SG_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0 run_ctest tsan build/tsan -L serve
 fi
 
 if command -v clang >/dev/null; then

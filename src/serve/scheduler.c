@@ -418,12 +418,17 @@ static bool preempt(srv_sched *s)
 static void step(srv_sched *s)
 {
     double now = srv_now();
+    /* the shutdown flag and deadline are set by srv_sched_drain under s->mu */
+    pthread_mutex_lock(&s->mu);
+    bool stopping = s->stopping;
+    double deadline = s->deadline;
+    pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->n_slots; i++) {
         srv_req *r = s->slots[i].r;
         if (!r) continue;
         if (atomic_load(&r->cancelled))
             finish(s, r, NULL, 499, "client disconnected");
-        else if (s->stopping && now > s->deadline)
+        else if (stopping && now > deadline)
             finish(s, r, NULL, 503, "the server is shutting down");
     }
 

@@ -621,7 +621,10 @@ def case_load():
     check(sum(counter["status"].values()) == N_REQ and counter["status"].get(200, 0) == N_REQ,
           "every request answered 200: %r" % counter["status"])
     check(counter["dropped"] == 0 and counter["errors"] == 0, "no dropped stream, no connection error")
-    check(after < base + 32 * 1024, "RSS back to baseline: %d KiB -> %d KiB" % (base, after))
+    # sanitizer runtimes (shadow memory, quarantines) grow RSS by design: the
+    # memory check is for the plain build; SG_SANITIZED=1 keeps the rest
+    if os.environ.get("SG_SANITIZED") != "1":
+        check(after < base + 32 * 1024, "RSS back to baseline: %d KiB -> %d KiB" % (base, after))
     check(s.metric("stargate_running_sequences") == 0 and s.metric("stargate_queue_depth") == 0, "idle after")
     s.stop()
 
