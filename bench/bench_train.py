@@ -10,9 +10,11 @@ term not counted), the median over the timed steps.
 
   bench/bench_train.py --stargate build/stargate [--sizes 10m,50m] [--threads 2]
 
-PyTorch: torch.set_num_threads(threads), the model written as
-tools/train_reference.py does (matmuls, explicit causal softmax attention),
-torch.optim.AdamW, clip_grad_norm_. Not a test: prints a table.
+PyTorch: torch.set_num_threads(threads), the same model written the usual
+way (nn.Parameters, F.linear, RoPE from precomputed cos/sin, causal softmax
+attention with one precomputed mask, F.cross_entropy), torch.optim.AdamW,
+clip_grad_norm_; weights from the same HF directory tools/gen_model.py
+writes. Not a test: prints a table.
 """
 import argparse
 import os
@@ -74,12 +76,41 @@ def bench_torch(work, size, B, T, steps, warmup, threads):
     params = list(w.values())
     opt = torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
     rng = np.random.default_rng(0)
+    D = C // H
+    inv = 1.0 / (10000.0 ** (torch.arange(0, D, 2, dtype=torch.float32) / D))
+    ang = torch.arange(T, dtype=torch.float32)[:, None] * inv[None]
+    cos, sin = torch.cat([ang.cos(), ang.cos()], -1), torch.cat([ang.sin(), ang.sin()], -1)
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    F_ = torch.nn.functional
+
+    def rms(x, g):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * g
+
+    def rope(x):  # (B, H, T, D), rotate-half
+        x1, x2 = x[..., :D // 2], x[..., D // 2:]
+        return x * cos + torch.cat([-x2, x1], -1) * sin
+
+    def forward(inp):
+        x = F_.embedding(inp, w["model.embed_tokens.weight"])
+        for i in range(L):
+            p = "model.layers.%d." % i
+            h = rms(x, w[p + "input_layernorm.weight"])
+            q = F_.linear(h, w[p + "self_attn.q_proj.weight"]).view(B, T, H, D).transpose(1, 2)
+            k = F_.linear(h, w[p + "self_attn.k_proj.weight"]).view(B, T, H, D).transpose(1, 2)
+            v = F_.linear(h, w[p + "self_attn.v_proj.weight"]).view(B, T, H, D).transpose(1, 2)
+            att = torch.softmax(rope(q) @ rope(k).transpose(-1, -2) / D ** 0.5 + mask, -1)
+            y = (att @ v).transpose(1, 2).reshape(B, T, C)
+            x = x + F_.linear(y, w[p + "self_attn.o_proj.weight"])
+            h = rms(x, w[p + "post_attention_layernorm.weight"])
+            x = x + F_.linear(F_.silu(F_.linear(h, w[p + "mlp.gate_proj.weight"])) *
+                              F_.linear(h, w[p + "mlp.up_proj.weight"]), w[p + "mlp.down_proj.weight"])
+        return F_.linear(rms(x, w["model.norm.weight"]), w["model.embed_tokens.weight"])
     times = []
     for s in range(steps):
         toks = torch.from_numpy(rng.integers(0, 4096, (B, T + 1)))
         t0 = time.perf_counter()
         opt.zero_grad()
-        logits = ref.llama_logits(hf, w, toks[:, :-1])
+        logits = forward(toks[:, :-1])
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), toks[:, 1:].reshape(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
