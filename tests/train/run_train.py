@@ -19,6 +19,17 @@ Cases (one ctest each; `--list` prints them):
   e2e_pattern   a small llama learns a repeating token stream: final loss far
                 below ln(V)
   bad_config    malformed configs and data give one-line errors, exit 1
+  bad_input     truncated / corrupt shards, a NaN loss (on_nan = stop | skip), a full
+                disk while checkpointing (RLIMIT_FSIZE): errors, nothing lost
+  finetune_chatml  stargate finetune on JSONL conversations with Qwen2.5's template
+                (ChatML without the shared fixtures): renders equal Python Jinja2's,
+                exactly the answers + <|im_end|> are trained, packing with document
+                starts, first-step gradients vs torch on the packed shard
+  data_prepare  stargate data prepare: text + JSONL, per-document tokenization + EOS,
+                thread/chunk invariance, validation split, manifest; the GGUF export
+                carries the tokenizer; vocabulary mismatches are refused
+  mpi_rank_death  mpirun -np 2, rank 1 killed / stopped mid-run: the job ends non-zero
+                with a message within a bounded time (77 without mpirun)
 
 Usage: run_train.py --stargate BIN --work DIR --case NAME | --list
 Exit: 0 pass, 1 fail, 77 skip (numpy/torch missing, or no mpirun for mpi_equiv).
