@@ -59,7 +59,7 @@ fi
 
 if build asan build/asan -DCMAKE_BUILD_TYPE=Debug -DSG_SANITIZE=ON -DSG_NATIVE=ON; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_ctest asan build/asan -L "unit|badinput|model"
+    run_ctest asan build/asan -L "unit|badinput|model|cli"
 fi
 
 # ThreadSanitizer on the server: handler threads, the engine thread and the pool

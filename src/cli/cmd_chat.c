@@ -104,6 +104,7 @@ static void show(chat *c, const sg_reasoning_delta *d)
 /* Text after the stop matcher goes through the reasoning splitter. */
 static void emit(chat *c, const char *s, size_t n)
 {
+    if (n == 0) return;
     sg_reasoning_delta d;
     sg_reasoning_feed(c->reason, s, n, &d);
     show(c, &d);
@@ -114,14 +115,14 @@ static bool chat_on_token(void *ud, int32_t t, const sg_sample_info *info)
     chat *c = ud;
     (void)info;
     push_token(&c->gen, &c->n_gen, &c->cap_gen, t);
-    const char *piece, *out;
-    size_t pl, ol;
+    const char *piece, *out = NULL;
+    size_t pl, ol = 0;
     sg_error err = {0};
     if (sg_detok_stream_push(c->ds, t, &piece, &pl, &err)) {
         c->rc = cli_error_from(&err);
         return false;
     }
-    bool stopped = sg_stop_push(c->stop, piece, pl, &out, &ol);
+    bool stopped = pl && sg_stop_push(c->stop, piece, pl, &out, &ol);
     emit(c, out, ol);
     return !stopped && !interrupted;
 }
@@ -192,13 +193,15 @@ static int answer(chat *c)
         if (f == SG_FINISH_ERROR) rc = cli_error_from(&err);
         else if (c->rc) rc = c->rc;
         /* drain the decoder, the stop matcher and the splitter */
-        size_t pl, ol;
-        const char *rest = sg_detok_stream_flush(c->ds, &pl), *out;
-        if (!sg_stop_push(c->stop, rest, pl, &out, &ol)) {
-            emit(c, out, ol);
-            sg_stop_flush(c->stop, &out, &ol);
-        }
+        size_t pl, ol = 0;
+        const char *rest = sg_detok_stream_flush(c->ds, &pl), *out = NULL;
+        bool stopped = pl && sg_stop_push(c->stop, rest, pl, &out, &ol);
         emit(c, out, ol);
+        if (!stopped) {
+            ol = 0;
+            sg_stop_flush(c->stop, &out, &ol);
+            emit(c, out, ol);
+        }
         sg_reasoning_delta d;
         sg_reasoning_finish(c->reason, &d);
         show(c, &d);

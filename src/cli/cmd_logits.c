@@ -222,15 +222,15 @@ static bool gen_on_token(void *ud, int32_t t, const sg_sample_info *info)
         fflush(stdout);
         return true;
     }
-    const char *piece, *out;
-    size_t pl, ol;
+    const char *piece, *out = NULL;
+    size_t pl, ol = 0;
     sg_error err = {0};
     if (sg_detok_stream_push(g->ds, t, &piece, &pl, &err)) {
         g->rc = cli_error_from(&err);
         return false;
     }
-    bool stopped = sg_stop_push(g->stop, piece, pl, &out, &ol);
-    fwrite(out, 1, ol, stdout);
+    bool stopped = pl && sg_stop_push(g->stop, piece, pl, &out, &ol); /* pl 0: bytes held back */
+    if (ol) fwrite(out, 1, ol, stdout);
     fflush(stdout);
     return !stopped;
 }
@@ -283,13 +283,14 @@ int cmd_generate(int argc, char **argv)
         if (f == SG_FINISH_ERROR) rc = cli_error_from(&err);
         else if (g.rc) rc = g.rc;
         if (g.ds) {
-            const char *out;
+            const char *out = NULL;
             size_t ol, pl;
             const char *rest = sg_detok_stream_flush(g.ds, &pl);
-            sg_stop_push(g.stop, rest, pl, &out, &ol);
-            fwrite(out, 1, ol, stdout);
+            ol = 0;
+            if (pl) sg_stop_push(g.stop, rest, pl, &out, &ol);
+            if (ol) fwrite(out, 1, ol, stdout);
             sg_stop_flush(g.stop, &out, &ol);
-            fwrite(out, 1, ol, stdout);
+            if (ol) fwrite(out, 1, ol, stdout);
         }
         printf("\n");
     }
