@@ -43,6 +43,7 @@ typedef struct run {
     float *mask;        /* (A, B*T) */
     FILE *log;
     char tokenizer[SG_TCFG_STR]; /* GGUF the export's tokenizer.* keys come from; empty: none */
+    sg_tokenizer *tok;           /* loaded from it for text samples (NULL: print ids)          */
 } run;
 
 /* mkdir -p */
@@ -165,18 +166,30 @@ static double validate(run *r)
     return acc[1] > 0 ? acc[0] / acc[1] : 0;
 }
 
-/* Greedy continuation of a short prompt (rank 0), by full recomputation. */
+/* Print ids as text when the run has a vocabulary, else as ids. */
+static void print_tokens(const run *r, const int32_t *ids, int n)
+{
+    char *text = NULL;
+    size_t len;
+    if (r->tok && sg_detokenize(r->tok, ids, (size_t)n, 0, &text, &len, NULL) == SG_OK) {
+        for (size_t i = 0; i < len; i++) putchar(text[i] == '\n' ? ' ' : text[i]); /* one line */
+        free(text);
+        return;
+    }
+    for (int i = 0; i < n; i++) printf(" %d", ids[i]);
+}
+
+/* Greedy continuation of a short prompt (rank 0), by full recomputation;
+ * shown as text when the run knows its vocabulary. */
 static void sample(run *r, int step)
 {
     const sg_data *d = r->have_val ? &r->val : &r->train;
     int n_prompt = r->T < 8 ? r->T : 8, cap = r->m.Tmax;
     int32_t *toks = malloc((size_t)cap * sizeof *toks);
     if (!toks) return;
+    if (!r->tok && r->tokenizer[0] && sg_tokenizer_load(r->tokenizer, &r->tok, NULL) != SG_OK) r->tok = NULL;
     sg_data_fill(d, 0, 1, r->inp, r->tgt, NULL, NULL);
     memcpy(toks, r->inp, (size_t)n_prompt * sizeof *toks);
-    printf("sample step %d: prompt", step);
-    for (int i = 0; i < n_prompt; i++) printf(" %d", toks[i]);
-    printf(" ->");
     int n = n_prompt;
     for (int k = 0; k < r->c->sample_tokens && n < cap; k++) {
         sg_tmodel_forward(&r->m, toks, NULL, NULL, 1, n);
@@ -185,9 +198,12 @@ static void sample(run *r, int step)
         for (int i = 1; i < r->m.s.V; i++)
             if (l[i] > l[best]) best = i;
         toks[n++] = best;
-        printf(" %d", best);
     }
-    printf("\n");
+    printf("sample step %d: prompt [", step);
+    print_tokens(r, toks, n_prompt);
+    printf("] -> [");
+    print_tokens(r, toks + n_prompt, n - n_prompt);
+    printf("]\n");
     fflush(stdout);
     free(toks);
 }
@@ -424,6 +440,7 @@ done:
     free(r.mask);
     free(r.pos);
     if (r.m.params) sg_tmodel_free(&r.m);
+    sg_tokenizer_free(r.tok);
     sg_data_close(&r.train);
     if (r.have_val) sg_data_close(&r.val);
     return s;
