@@ -404,6 +404,11 @@ typedef struct sg_train_params {
 
 sg_status sg_tokenizer_train(const sg_train_params *p, sg_error *err);
 
+/* Write a byte-level BPE vocabulary (a .gguf with tokenizer.ggml.* keys) into
+ * dir as Hugging Face tokenizer.json + tokenizer_config.json (atomically), so
+ * a model exported as a Hugging Face directory carries its vocabulary. */
+sg_status sg_tokenizer_write_hf(const char *vocab_gguf, const char *dir, sg_error *err);
+
 /* ---------------------------------------------------------------- training */
 
 /* A training run's settings: a text file of `key = value` lines (see

@@ -152,6 +152,20 @@ sg_status sg_pretok_add(sg_pretok *p, const char *pattern, size_t len, unsigned 
     return SG_OK;
 }
 
+int sg_pretok_named_patterns(const char *name, const char **pats, int max)
+{
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++) {
+        if (!name_in(families[f].names, name)) continue;
+        const char *const *fp = families[f].pats;
+        const char *single = fp == one_gpt2 ? pat_gpt2 : fp == one_cl100k ? sg_pretok_cl100k
+                             : fp == one_qwen2 ? pat_qwen2 : fp == one_gpt4o ? pat_gpt4o : NULL;
+        int n = families[f].n < max ? families[f].n : max;
+        for (int i = 0; i < n; i++) pats[i] = single ? single : fp[i];
+        return n;
+    }
+    return -1;
+}
+
 sg_status sg_pretok_init_named(sg_pretok *p, const char *name, const char *path, sg_error *err)
 {
     for (size_t f = 0; f < sizeof families / sizeof *families; f++) {

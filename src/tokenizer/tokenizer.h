@@ -156,6 +156,8 @@ size_t sg_utf8_put(uint32_t cp, char *out);
 /* Compile the split of a family named as GGUF tokenizer.ggml.pre names it.
  * Unknown names fail with SG_ERR_UNSUPPORTED. */
 sg_status sg_pretok_init_named(sg_pretok *p, const char *name, const char *path, sg_error *err);
+/* The split patterns of a named family (at most max); -1 when the name is unknown. */
+int sg_pretok_named_patterns(const char *name, const char **pats, int max);
 /* Compile caller-given patterns (Hugging Face Split pre-tokenizers):
  * Isolated, or as flags (SG_SPLIT_*) say. */
 sg_status sg_pretok_add_pattern(sg_pretok *p, const char *pattern, size_t len, const char *path, sg_error *err);

@@ -509,7 +509,8 @@ static char *hf_config_json(const sg_tshape *s, bool f16)
     return text;
 }
 
-sg_status sg_export_hf(const sg_tmodel *m, const float *data, const char *dir, bool f16, sg_error *err)
+sg_status sg_export_hf(const sg_tmodel *m, const float *data, const char *dir, bool f16, const char *tokenizer,
+                       sg_error *err)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return sg_fail(err, SG_ERR_IO, "%s: cannot create directory: %s", dir, strerror(errno));
@@ -526,6 +527,13 @@ sg_status sg_export_hf(const sg_tmodel *m, const float *data, const char *dir, b
             sg_afile_write(&a, "\n", 1);
             st = sg_afile_commit(&a, err);
         }
+    }
+    if (!st && tokenizer && tokenizer[0]) {
+        sg_error te = {0};
+        sg_status ts = sg_tokenizer_write_hf(tokenizer, dir, &te);
+        if (ts == SG_ERR_UNSUPPORTED) /* e.g. a SentencePiece vocabulary: the weights still export */
+            fprintf(stderr, "stargate: warning: %s: no tokenizer.json written: %s\n", dir, te.msg);
+        else if (ts) st = sg_fail(err, ts, "%s", te.msg);
     }
     free(text);
     free(st_path);

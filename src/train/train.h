@@ -333,7 +333,10 @@ bool sg_checkpoint_latest(const char *dir, char *out, size_t n);
  * the export tokenizes and chats on its own. */
 sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path, bool f16, const char *tokenizer,
                          sg_error *err);
-sg_status sg_export_hf(const sg_tmodel *m, const float *data, const char *dir, bool f16, sg_error *err);
+/* tokenizer (a vocabulary .gguf, may be NULL/empty) is written beside the
+ * weights as tokenizer.json + tokenizer_config.json. */
+sg_status sg_export_hf(const sg_tmodel *m, const float *data, const char *dir, bool f16, const char *tokenizer,
+                       sg_error *err);
 /* One safetensors file of the HF-named tensors (gradient dumps). */
 sg_status sg_export_safetensors(const sg_tmodel *m, const float *data, const char *path, bool f16, sg_error *err);
 

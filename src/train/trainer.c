@@ -373,7 +373,9 @@ static sg_status finish(run *r, sg_error *err)
     if (c->export_gguf[0] &&
         (s = sg_export_gguf(&r->m, r->m.params, c->export_gguf, c->export_f16, r->tokenizer, err)))
         return s;
-    if (c->export_hf[0] && (s = sg_export_hf(&r->m, r->m.params, c->export_hf, c->export_f16, err))) return s;
+    if (c->export_hf[0] &&
+        (s = sg_export_hf(&r->m, r->m.params, c->export_hf, c->export_f16, r->tokenizer, err)))
+        return s;
     if (c->dump_logits[0] && (s = dump_logits(r, err))) return s;
     return s;
 }
