@@ -21,6 +21,12 @@ PACKAGES=(
   tmux
   # data-parallel training (MPI)
   libopenmpi-dev openmpi-bin
+  # deployments: accounts, keys and conversations (SQLite by default,
+  # PostgreSQL through libpq; the tests start a real PostgreSQL on loopback),
+  # key hashing and constant-time comparison (libsodium)
+  libsqlite3-dev sqlite3 libpq-dev postgresql libsodium-dev
+  # web chat end-to-end tests: headless Chromium driven by playwright-core
+  chromium
 )
 
 # The serving tests' official OpenAI client (npm "openai", pinned by
@@ -38,6 +44,18 @@ serve_js() {
     echo "stargate: npm ci failed; the serve.openai_js test will be skipped"
 }
 
+# The web chat's browser test drives Debian's Chromium with playwright-core
+# (npm, pinned by tests/web/package-lock.json).
+web_js() {
+  local js
+  js="$(dirname "$0")/../tests/web"
+  [ -f "$js/package-lock.json" ] && [ ! -d "$js/node_modules/playwright-core" ] || return 0
+  command -v npm >/dev/null || return 0
+  echo "stargate: npm ci --prefix tests/web (playwright-core for the web chat test)"
+  npm ci --prefix "$js" --no-audit --no-fund --loglevel=error ||
+    echo "stargate: npm ci failed; the web chat browser test will be skipped"
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -46,6 +64,7 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   serve_js
+  web_js
   exit 0
 fi
 echo "stargate: installing Debian packages: ${missing[*]}"
@@ -55,3 +74,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 serve_js
+web_js

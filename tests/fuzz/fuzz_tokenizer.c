@@ -112,7 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out;
     size_t len;
     REQUIRE(sg_detokenize(t, ids, k, 0, &out, &len, NULL) == SG_OK);
-    if (!(flags & SG_TOKENIZE_PARSE_SPECIAL)) REQUIRE(len == n && !memcmp(out, text, n));
+    /* SentencePiece writes spaces as U+2581, so a literal U+2581 in the text
+     * decodes to a space (as in the reference sentencepiece and HF tokenizers):
+     * the round trip holds only for texts without it. */
+    int spm_meta = t == toks[n_toks - 1] && memmem(text, n, "\xE2\x96\x81", 3) != NULL;
+    if (!(flags & SG_TOKENIZE_PARSE_SPECIAL) && !spm_meta) REQUIRE(len == n && !memcmp(out, text, n));
     free(out);
     sg_detok_stream *ds = sg_detok_stream_new(t, SG_DETOK_SPECIAL);
     for (size_t i = 0; i < k; i++) {
