@@ -7,6 +7,8 @@
 #   4. clang libFuzzer build; a short run of each fuzz target
 # Prints a final line "N passed, N failed" and exits non-zero on any failure.
 # Set SG_FUZZ_SECONDS to change the fuzzing time per target (default 30).
+# Set SG_FUZZ_SEED to change the fuzzers' random seed (default 1: CI runs are repeatable;
+# run long randomised campaigns outside CI, e.g. SG_FUZZ_SEED=0 SG_FUZZ_SECONDS=3600).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
