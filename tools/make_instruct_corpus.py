@@ -7,7 +7,7 @@ downloaded; standard library only. The output depends only on the arguments: the
 gives byte-identical files.
 
     /usr/bin/python3 tools/make_instruct_corpus.py --out data/instruct [--seed 1]
-        [--examples 60000] [--pretrain-mb 8] [--val-fraction 0.02] [--meta]
+        [--examples 60000] [--pretrain-mb 8] [--val-fraction 0.02] [--meta] [--system-prompts DIR]
 
 Languages: French (fr), English (en), German (de), balanced. Categories (balanced by weight):
   smalltalk  greetings, how are you, thanks, goodbye, who are you, what can you do ...
@@ -25,7 +25,10 @@ Every computed answer comes from datetime / exact decimal arithmetic.
 
 Language rule taught: the assistant answers in the language of the user's message, unless a
 system prompt orders a language ("Réponds toujours en français." -- a French deployment);
-then it answers in that language whatever the question's language.
+then it answers in that language whatever the question's language. With --system-prompts DIR
+(deployment profiles, deployments/*.json), 30 % of the conversations start with the exact
+system message the server prepends for one of them (system_prompt, blank line, guidance): a
+fr/en/de deployment sets the answer language to its own; another (ar) keeps the user's.
 
 Outputs in --out:
   sft.jsonl          {"messages": [{"role": "system"?}, {"role": "user"}, {"role": "assistant"}, ...]}
@@ -1613,11 +1616,46 @@ def weighted(rng, table):
     return rng.choices(names, weights=[table[n][1] for n in names])[0]
 
 
-def gen_conversation(rng, user_lang):
-    """One conversation: (messages, meta)."""
+# Deployment system messages (--system-prompts DIR): [(id, language, message)], sorted by file name.
+DEPLOY_SHARE = 0.3
+
+
+def load_system_prompts(d):
+    """The system message the server prepends for each deployment profile in d (*.json): the
+    system prompt, then a blank line and the guidance when there is one (sg_deploy_system_message)."""
+    out = []
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".json"):
+            continue
+        with open(os.path.join(d, name), encoding="utf-8") as f:
+            prof = json.load(f)
+        sp = prof.get("system_prompt")
+        if not isinstance(sp, str) or not sp.strip():
+            raise ValueError("{}: no system_prompt".format(name))
+        g = prof.get("guidance")
+        msg = sp + ("\n\n" + g if isinstance(g, str) and g else "")
+        lang = str(prof.get("language", "")).split("-")[0].lower()
+        out.append((prof.get("id", name[:-5]), lang, msg))
+    if not out:
+        raise ValueError("{}: no deployment profile (*.json)".format(d))
+    return out
+
+
+def gen_conversation(rng, user_lang, deployments=None):
+    """One conversation: (messages, meta). With deployments, DEPLOY_SHARE of the conversations
+    start with one of their system messages: it sets the answer language to the deployment's
+    when that is fr/en/de; otherwise (e.g. Arabic, absent from the corpus) the assistant answers
+    in the user's language."""
     msgs, meta = [], {"system": None, "turns": []}
     force = None
-    r = rng.random()
+    if deployments and rng.random() < DEPLOY_SHARE:
+        dep_id, dep_lang, text = deployments[rng.randrange(len(deployments))]
+        force = dep_lang if dep_lang in LANGS else None
+        msgs.append({"role": "system", "content": text})
+        meta["system"] = {"lang": dep_lang, "force": force, "deployment": dep_id}
+        r = 1.0
+    else:
+        r = rng.random()
     if r < 0.15:                                        # a deployment with a fixed answer language
         force = user_lang if rng.random() < 0.5 else rng.choice([l for l in LANGS if l != user_lang])
         plang = force if rng.random() < 0.7 else rng.choice(LANGS)
@@ -1726,6 +1764,9 @@ def main(argv=None):
     ap.add_argument("--val-fraction", type=float, default=0.02)
     ap.add_argument("--pretrain-jsonl", action="store_true", help="also write pretrain.jsonl ({\"text\"} per paragraph)")
     ap.add_argument("--meta", action="store_true", help="also write sft.meta.jsonl (for the tests)")
+    ap.add_argument("--system-prompts", metavar="DIR",
+                    help="deployment profiles (*.json): their system messages start {:.0%} of the conversations".format(
+                        DEPLOY_SHARE))
     args = ap.parse_args(argv)
     if args.examples < 0 or args.pretrain_mb < 0 or not 0 <= args.val_fraction < 1:
         ap.error("--examples and --pretrain-mb must be >= 0, --val-fraction in [0, 1)")
@@ -1742,9 +1783,10 @@ def main(argv=None):
     files = {"train": open(path("sft.jsonl.tmp"), "w", encoding="utf-8", newline="\n"),
              "val": open(path("sft.val.jsonl.tmp"), "w", encoding="utf-8", newline="\n")}
     metaf = open(path("sft.meta.jsonl.tmp"), "w", encoding="utf-8", newline="\n") if args.meta else None
+    deployments = load_system_prompts(args.system_prompts) if args.system_prompts else None
     for i in range(args.examples):
         user_lang = LANGS[i % 3]
-        msgs, meta = gen_conversation(rng, user_lang)
+        msgs, meta = gen_conversation(rng, user_lang, deployments)
         first_user = next(m["content"] for m in msgs if m["role"] == "user")
         split = "val" if in_val(first_user, args.val_fraction) else "train"
         files[split].write(json.dumps({"messages": msgs}, ensure_ascii=False) + "\n")
@@ -1754,6 +1796,8 @@ def main(argv=None):
         S[split] += 1
         count(S, "turns", str(len(meta["turns"])))
         sysk = "none" if not meta["system"] else ("force_" + meta["system"]["force"] if meta["system"]["force"] else "neutral")
+        if meta["system"] and meta["system"].get("deployment"):
+            sysk = "deployment_" + meta["system"]["deployment"]
         count(S, "system", sysk)
         for t in meta["turns"]:
             count(S, "user_lang", t["qlang"])

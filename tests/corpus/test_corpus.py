@@ -206,11 +206,11 @@ LI = {"fr": 0, "en": 1, "de": 2}
 
 # ----------------------------------------------------------------------------- checks
 
-def run(tool, out, seed, examples, mb):
+def run(tool, out, seed, examples, mb, extra=()):
     if os.path.isdir(out):
         shutil.rmtree(out)
     cmd = [sys.executable, tool, "--out", out, "--seed", str(seed), "--examples", str(examples),
-           "--pretrain-mb", str(mb), "--val-fraction", "0.05", "--meta", "--pretrain-jsonl"]
+           "--pretrain-mb", str(mb), "--val-fraction", "0.05", "--meta", "--pretrain-jsonl"] + list(extra)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     if r.returncode != 0:
         print(r.stdout, r.stderr)
@@ -297,6 +297,61 @@ def check_turn(t, q, a):
                 check(lang in a, "country: language {} missing: {}".format(lang, where))
             if intent == "capital_of":
                 check(FACTS[code][0][LI[ql]].lower() in q.lower(), "country: capital {} missing in question: {}".format(cap, where))
+
+
+# Deployment profiles of the test's own (the fields the generator reads), one of them in a
+# language the corpus does not have (Arabic): its conversations keep the user's language.
+TEST_DEPLOYMENTS = {
+    "fr": {"id": "fr", "language": "fr", "system_prompt": "Tu es l'assistant de test. Réponds en français.",
+           "guidance": "Vouvoie l'utilisateur."},
+    "de": {"id": "de", "language": "de", "system_prompt": "Du bist der Testassistent. Antworte auf Deutsch."},
+    "en": {"id": "en", "language": "en", "system_prompt": "You are the test assistant.", "guidance": "Be polite."},
+    "ar": {"id": "ar", "language": "ar", "system_prompt": "أنت مساعد الاختبار.", "guidance": "كن مهذبا."},
+}
+
+
+def check_deployments(args):
+    """--system-prompts: the exact system messages start about 30 % of the conversations, the
+    answer language follows the deployment (fr/en/de) or the user (ar), determinism."""
+    ddir = os.path.join(args.work, "deployments")
+    os.makedirs(ddir, exist_ok=True)
+    for k, v in TEST_DEPLOYMENTS.items():
+        with open(os.path.join(ddir, k + ".json"), "w", encoding="utf-8") as f:
+            json.dump(v, f, ensure_ascii=False)
+    with open(os.path.join(ddir, "README.txt"), "w") as f:
+        f.write("not a profile\n")
+    D, E = (os.path.join(args.work, x) for x in ("d", "e"))
+    n = 1200
+    run(args.tool, D, 7, n, 0.05, ["--system-prompts", ddir])
+    run(args.tool, E, 7, n, 0.05, ["--system-prompts", ddir])
+    for name in ("sft.jsonl", "sft.val.jsonl", "sft.meta.jsonl"):
+        check(read(os.path.join(D, name)) == read(os.path.join(E, name)), "determinism with --system-prompts: " + name)
+    want = {k: v["system_prompt"] + ("\n\n" + v["guidance"] if v.get("guidance") else "") for k, v in TEST_DEPLOYMENTS.items()}
+    lines = open(os.path.join(D, "sft.jsonl"), encoding="utf-8").read().splitlines() + \
+        open(os.path.join(D, "sft.val.jsonl"), encoding="utf-8").read().splitlines()
+    seen = {k: 0 for k in want}
+    ar_langs = set()
+    for line in lines:
+        msgs = json.loads(line)["messages"]
+        if msgs[0]["role"] != "system":
+            continue
+        dep = [k for k, w in want.items() if msgs[0]["content"] == w]
+        if not dep:
+            continue
+        seen[dep[0]] += 1
+        for i in range(1, len(msgs) - 1, 2):
+            q, a = msgs[i]["content"], msgs[i + 1]["content"]
+            got, gq = detect(a), detect(q)
+            if dep[0] == "ar":
+                if got and gq:
+                    check(got == gq, "ar deployment: answer in {} to a question in {}: {!r} -> {!r}".format(got, gq, q, a))
+                    ar_langs.add(got)
+            elif got:
+                check(got == dep[0], "{} deployment: answer in {}: {!r} -> {!r}".format(dep[0], got, q, a))
+    total = sum(seen.values())
+    check(0.2 * n < total < 0.4 * n, "deployment system messages in {} of {} conversations".format(total, n))
+    check(all(v > 0.04 * n for v in seen.values()), "a deployment is missing: {}".format(seen))
+    check(ar_langs == {"fr", "en", "de"}, "ar deployment: answers only in {}".format(sorted(ar_langs)))
 
 
 def main():
@@ -420,6 +475,8 @@ def main():
         check(n >= 0.2 * len(paras), "pretraining text: {} has {} of {} paragraphs".format(l, n, len(paras)))
     for line in open(os.path.join(A, "pretrain.jsonl"), encoding="utf-8"):
         check(isinstance(json.loads(line).get("text"), str), "pretrain.jsonl: bad line")
+
+    check_deployments(args)
 
     if FAIL:
         for f in FAIL[:40]:
