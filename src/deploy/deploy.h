@@ -72,6 +72,12 @@ char *sg_deploy_system_message(const sg_deployment *d);
  * on word boundaries (Unicode-aware), patterns are PCRE2 (UTF, caseless).
  * *rule (may be NULL) receives the matching rule's index for the audit. */
 bool sg_deploy_refuses(const sg_deployment *d, const char *text, size_t len, int *rule);
+/* The policy's rules, numbered as sg_deploy_refuses reports them: the
+ * keywords first (policy.keywords[0..]), then the patterns. rule_text gives
+ * the keyword or pattern as written (NULL when rule is out of range) and
+ * sets *is_keyword (may be NULL). For the audit log. */
+int sg_deploy_rule_count(const sg_deployment *d);
+const char *sg_deploy_rule_text(const sg_deployment *d, int rule, bool *is_keyword);
 /* Copy of text with e-mail addresses replaced by "[email]" and phone numbers
  * by "[phone]" (malloc'd). Used for logs when redact_logs is set. */
 char *sg_redact_pii(const char *text, size_t len);
