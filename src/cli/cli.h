@@ -62,5 +62,6 @@ int cmd_models(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
 
 #endif

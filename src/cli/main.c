@@ -139,6 +139,7 @@ static void usage(FILE *f)
             "                                     train a byte-level BPE vocabulary\n"
             "  pull REPO[:FILE] [--revision REV]  download a model from the Hugging Face hub\n"
             "  models [rm NAME]                   list (or remove) pulled models\n"
+            "  admin [--db URL] COMMAND ...       tenants, users, API keys, conversations, export/erase, audit\n"
             "\n"
             "MODEL is a .gguf file, a Hugging Face directory (config.json + *.safetensors),\n"
             "or a pulled model's name (owner/name, owner/name:FILE; see stargate models).\n"
@@ -180,6 +181,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "pull")) return cmd_pull(argc - 1, argv + 1);
     if (!strcmp(cmd, "models")) return cmd_models(argc - 1, argv + 1);
     if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);
+    if (!strcmp(cmd, "admin")) return cmd_admin(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'stargate --help')", cmd);
     return 2;
 }

@@ -215,7 +215,12 @@ typedef struct sg_audit {
 
 sg_status sg_store_audit(sg_store *s, const char *actor, const char *action, const char *target,
                          const char *detail, sg_error *err);
+/* newest first; limit <= 0: 100 */
 sg_status sg_store_audit_list(sg_store *s, int limit, sg_audit **out, int *n, sg_error *err);
+/* Added: the actor named in the audit entries the store writes itself (every
+ * tenant, user and key change, retention sweeps, and exports/erasures called
+ * with actor NULL). Default "admin"; a server sets e.g. "server". */
+void sg_store_set_actor(sg_store *s, const char *actor);
 void sg_audit_list_free(sg_audit *a, int n);
 
 #endif
