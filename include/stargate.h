@@ -572,6 +572,18 @@ sg_status sg_cache_remove(const char *name, int *n_removed, sg_error *err);
  * model's name (as above) gives its local path. */
 sg_status sg_resolve_model(const char *name_or_path, char *out_path, size_t n, sg_error *err);
 
+/* The default assistant shipped inside the binary (models/stargate-mini.gguf
+ * at build time): written once to $STARGATE_HOME/default/stargate-mini.gguf
+ * (again when the binary carries a different one); out_path gets its path.
+ * SG_ERR_MISSING when this build carries none. */
+bool sg_default_model_available(void);
+sg_status sg_default_model(char *out_path, size_t n, sg_error *err);
+/* The example deployments shipped inside the binary, written to
+ * $STARGATE_HOME/deployments when that directory does not exist (never over
+ * an existing one); out_path gets the directory, *written whether this call
+ * created it. */
+sg_status sg_default_deployments(char *out_path, size_t n, bool *written, sg_error *err);
+
 #ifdef __cplusplus
 }
 #endif

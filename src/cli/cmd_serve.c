@@ -32,6 +32,11 @@ static void usage(FILE *f)
                "  --alias NAME           model id reported by the API (default: file name)\n"
                "  --port-file FILE       write the bound port to FILE once listening\n"
                "  --quiet                no log lines\n"
+               "  --db URL               the store: a SQLite file, or postgresql://... to share one\n"
+               "                         store between replicas (default $STARGATE_HOME/stargate.db)\n"
+               "  --deployments DIR      deployment profiles (*.json; see docs/DEPLOYMENTS.md)\n"
+               "  --no-auth              local mode: no API key is checked, even when keys exist\n"
+               "  --log-requests         a log line per request (user text redacted per deployment)\n"
                "  --no-batch-invariant   faster batched matmuls (BLAS) for prompt chunks; a token's\n"
                "                         logits then depend on the batch it is in (default: off)\n"
                "\n"
@@ -69,6 +74,10 @@ int cmd_serve(int argc, char **argv)
         else if (!strcmp(a, "--port-file")) { VAL(); p.port_file = v; }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) p.quiet = true;
         else if (!strcmp(a, "--no-batch-invariant")) p.batch_invariant = false;
+        else if (!strcmp(a, "--db")) { VAL(); p.db_url = v; }
+        else if (!strcmp(a, "--deployments")) { VAL(); p.deploy_dir = v; }
+        else if (!strcmp(a, "--no-auth")) p.no_auth = true;
+        else if (!strcmp(a, "--log-requests")) p.log_requests = true;
         else {
             cli_error("serve: unknown option '%s' (try 'stargate serve --help')", a);
             return 2;

@@ -31,6 +31,7 @@ void srv_error_set(srv_error *e, int status, const char *type, const char *param
                    const char *fmt, ...)
 {
     e->status = status;
+    e->retry_after = 0;
     e->type = type;
     e->code = code;
     snprintf(e->param, sizeof e->param, "%s", param ? param : "");
@@ -417,6 +418,24 @@ static bool parse_bias(const cJSON *root, int n_vocab, srv_request_params *p, sr
 static bool parse_fields(const cJSON *root, srv_kind kind, int n_vocab, srv_request_params *p, srv_error *e)
 {
     if (!get_string(root, "model", &p->model, e)) return false;
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } given[] = {{"temperature", SRV_SET_TEMPERATURE}, {"top_p", SRV_SET_TOP_P},
+                 {"top_k", SRV_SET_TOP_K},             {"min_p", SRV_SET_MIN_P},
+                 {"max_tokens", SRV_SET_MAX_TOKENS},   {"max_completion_tokens", SRV_SET_MAX_TOKENS}};
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, given[i].name);
+        if (v && !cJSON_IsNull(v)) p->set |= given[i].bit;
+    }
+    if (kind == SRV_CHAT) {
+        if (!get_string(root, "conversation_id", &p->conversation_id, e)) return false;
+        if (p->conversation_id && (strlen(p->conversation_id) == 0 || strlen(p->conversation_id) >= 40)) {
+            srv_error_set(e, 404, "invalid_request_error", "conversation_id", "not_found",
+                          "no such conversation");
+            return false;
+        }
+    }
     if (kind == SRV_CHAT ? !parse_messages(root, p, e) : !parse_prompt(root, n_vocab, p, e)) return false;
 
     double n = 1;
@@ -586,5 +605,6 @@ void srv_request_params_free(srv_request_params *p)
     free(p->prompt_ids);
     free(p->bias);
     free(p->user);
+    free(p->conversation_id);
     memset(p, 0, sizeof *p);
 }

@@ -35,6 +35,7 @@
 
 #include "serve/http.h"
 #include "serve/sse.h"
+#include "serve/webui.h"
 
 typedef enum route {
     R_NONE = 0,
@@ -43,12 +44,16 @@ typedef enum route {
     R_METRICS,
     R_CHAT,
     R_COMPLETIONS,
+    R_DATA,   /* deployments, conversations, me: tenancy.c */
+    R_ASSET,  /* the web chat's files */
 } route;
 
 typedef struct conn {
     route rt;
     bool responded;
     bool too_big;
+    bool authed;
+    srv_principal who;
     char *body;
     size_t len, cap;
 } conn;
@@ -56,6 +61,12 @@ typedef struct conn {
 typedef struct stream {
     srv_server *S;
     srv_req *r;
+    int64_t user_id, msg_id; /* stored answer (msg_id 0: none) */
+    bool persisted;
+    char conv_id[SG_CONV_ID_MAX];
+    bool keyed;               /* usage is accounted to who.key at the end */
+    srv_principal who;
+    const sg_deployment *dep;
     struct MHD_Connection *c;
     srv_resp_info ri;
     srv_buf out;
@@ -65,7 +76,8 @@ typedef struct stream {
     bool started, done;
 } stream;
 
-static enum MHD_Result respond(srv_server *S, struct MHD_Connection *c, int status, const char *ctype, char *body)
+static enum MHD_Result respond_ra(srv_server *S, struct MHD_Connection *c, int status, const char *ctype, char *body,
+                                  int retry_after)
 {
     if (!body) {
         body = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
@@ -79,19 +91,26 @@ static enum MHD_Result respond(srv_server *S, struct MHD_Connection *c, int stat
         return MHD_NO;
     }
     MHD_add_response_header(r, "Content-Type", ctype);
-    if (status == 503 || status == 429) MHD_add_response_header(r, "Retry-After", "1");
-    if (status == 405) {
-        MHD_add_response_header(r, "Allow", "GET, POST");
+    if (status == 503 || status == 429) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%d", retry_after > 0 ? retry_after : 1);
+        MHD_add_response_header(r, "Retry-After", ra);
     }
+    if (status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     srv_metrics_request(S->metrics, status);
     return ret;
 }
 
+static enum MHD_Result respond(srv_server *S, struct MHD_Connection *c, int status, const char *ctype, char *body)
+{
+    return respond_ra(S, c, status, ctype, body, 0);
+}
+
 static enum MHD_Result respond_error(srv_server *S, struct MHD_Connection *c, const srv_error *e)
 {
-    return respond(S, c, e->status, "application/json", srv_error_json(e));
+    return respond_ra(S, c, e->status, "application/json", srv_error_json(e), e->retry_after);
 }
 
 static enum MHD_Result respond_json(srv_server *S, struct MHD_Connection *c, int status, cJSON *o)
@@ -169,11 +188,18 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             ok = srv_format_event_chunk(&st->ri, r, st->ev_read, st->text_off, &st->out);
             st->text_off += r->ev[st->ev_read].len;
         }
-        if (ok && r->state == SRV_DONE) {
+        bool finished = ok && r->state == SRV_DONE;
+        if (finished) {
             ok = srv_format_final_chunks(&st->ri, r, &st->out);
             st->done = true;
         }
         pthread_mutex_unlock(&r->mu);
+        /* the answer is stored before the client sees its end: what a client
+         * saw complete is complete in the store */
+        if (finished && st->msg_id && !st->persisted) {
+            srv_conversation_end(st->S, st->user_id, st->msg_id, r);
+            st->persisted = true;
+        }
         if (!ok) {
             atomic_store(&r->cancelled, true);
             return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -185,6 +211,15 @@ static void stream_free(void *cls)
 {
     stream *st = cls;
     if (!st->done) atomic_store(&st->r->cancelled, true);
+    if (st->msg_id && !st->persisted) { /* cut: keep what was said, marked interrupted */
+        pthread_mutex_lock(&st->r->mu);
+        srv_conversation_end(st->S, st->user_id, st->msg_id, st->r);
+        pthread_mutex_unlock(&st->r->mu);
+    }
+    if (st->keyed) {
+        if (st->done) srv_account(st->S, &st->who, st->dep, st->r);
+        srv_principal_free(&st->who);
+    }
     atomic_fetch_sub(&st->S->active_streams, 1);
     srv_req_unref(st->r);
     free(st->out.s);
@@ -193,12 +228,108 @@ static void stream_free(void *cls)
 
 /* ------------------------------------------------------------ generation */
 
-static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, srv_kind kind, const char *body,
-                                       size_t len)
+static enum MHD_Result fail_request(srv_server *S, struct MHD_Connection *c, srv_request_params *p, int32_t *ids,
+                                    int64_t user_id, int64_t msg_id, const srv_error *e)
+{
+    free(ids);
+    srv_request_params_free(p);
+    if (msg_id) { /* the stored answer will never come */
+        sg_error err = {0};
+        sg_store_msg_finish(S->store, user_id, msg_id, "", NULL, SG_MSG_INTERRUPTED, &err);
+    }
+    return respond_error(S, c, e);
+}
+
+/* One log line per request, when asked; the user's last message redacted
+ * when the deployment says so. Keys are never logged, only their prefix. */
+static void log_request(srv_server *S, const srv_principal *who, const sg_deployment *d, const srv_request_params *p,
+                        const char *what)
+{
+    if (!S->p.log_requests || S->p.quiet) return;
+    const char *text = "";
+    for (int i = p->n_messages - 1; i >= 0; i--)
+        if (!strcmp(p->messages[i].role, "user")) {
+            text = p->messages[i].content;
+            break;
+        }
+    if (p->prompt_text) text = p->prompt_text;
+    size_t n = strlen(text);
+    if (n > 200) n = 200;
+    while (n > 0 && n < strlen(text) && ((unsigned char)text[n] & 0xC0) == 0x80) n--; /* whole characters */
+    char *shown = d && d->redact_logs ? sg_redact_pii(text, n) : strndup(text, n);
+    fprintf(stderr, "stargate: %s tenant=%s user=%s key=%s deployment=%s text=\"%s\"\n", what, who->tenant,
+            who->user, who->keyed ? who->key.prefix : "-", d ? d->id : "-", shown ? shown : "");
+    free(shown);
+}
+
+static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, const srv_principal *who,
+                                       srv_kind kind, const char *body, size_t len)
 {
     srv_request_params p;
     srv_error e;
     if (!srv_parse_request(kind, body, len, S->n_vocab, &p, &e)) return respond_error(S, c, &e);
+
+    /* a stored conversation: history in front, the new messages stored, the
+     * answer's row created (streaming) */
+    int64_t msg_id = 0;
+    if (p.conversation_id && !srv_conversation_begin(S, who, &p, &msg_id, &e)) {
+        srv_request_params_free(&p);
+        return respond_error(S, c, &e);
+    }
+    char conv_id[SG_CONV_ID_MAX] = "";
+    if (p.conversation_id) snprintf(conv_id, sizeof conv_id, "%s", p.conversation_id);
+
+    const sg_deployment *dep = srv_pick_deployment(S, who, p.model);
+    if (!srv_apply_deployment(dep, &p)) {
+        srv_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
+        return fail_request(S, c, &p, NULL, who->user_id, msg_id, &e);
+    }
+    log_request(S, who, dep, &p, kind == SRV_CHAT ? "chat" : "completion");
+
+    /* the deployment's policy answers some requests itself */
+    const char *last_user = NULL;
+    for (int i = p.n_messages - 1; i >= 0 && !last_user; i--)
+        if (!strcmp(p.messages[i].role, "user")) last_user = p.messages[i].content;
+    if (!last_user) last_user = p.prompt_text;
+    int rule = -1;
+    if (dep && last_user && sg_deploy_refuses(dep, last_user, strlen(last_user), &rule)) {
+        if (!S->p.quiet && S->p.log_requests)
+            fprintf(stderr, "stargate: deployment %s: policy rule %d refused a request\n", dep->id, rule);
+        bool stream_mode = p.stream;
+        srv_req *r = srv_req_canned(&p, 0, dep->refusal, "content_filter");
+        if (!r) {
+            srv_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
+            return fail_request(S, c, &p, NULL, who->user_id, msg_id, &e);
+        }
+        if (msg_id) srv_conversation_end(S, who->user_id, msg_id, r);
+        srv_resp_info ri;
+        resp_info(S, r, &ri);
+        ri.conversation_id = conv_id[0] ? conv_id : NULL;
+        if (!stream_mode) {
+            enum MHD_Result ret = respond(S, c, 200, "application/json", srv_format_response(&ri, r));
+            srv_req_unref(r);
+            return ret;
+        }
+        srv_buf out = {0};
+        bool ok = srv_format_role_chunk(&ri, &out) && (r->n_ev == 0 || srv_format_event_chunk(&ri, r, 0, 0, &out)) &&
+                  srv_format_final_chunks(&ri, r, &out);
+        srv_req_unref(r);
+        if (!ok) {
+            free(out.s);
+            return MHD_NO;
+        }
+        struct MHD_Response *resp = MHD_create_response_from_buffer(out.len, out.s, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(out.s);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        srv_metrics_request(S->metrics, 200);
+        return ret;
+    }
 
     int32_t *ids = NULL;
     int n = 0;
@@ -217,43 +348,38 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
     }
     const char *param = kind == SRV_CHAT ? "messages" : "prompt";
     if (st != SG_OK) {
-        srv_request_params_free(&p);
         srv_error_set(&e, 400, "invalid_request_error", param, NULL, "cannot tokenize the prompt: %s", err.msg);
-        return respond_error(S, c, &e);
+        return fail_request(S, c, &p, ids, who->user_id, msg_id, &e);
     }
     if (n == 0) {
-        free(ids);
-        srv_request_params_free(&p);
         srv_error_set(&e, 400, "invalid_request_error", param, "invalid_value", "the prompt is empty");
-        return respond_error(S, c, &e);
+        return fail_request(S, c, &p, ids, who->user_id, msg_id, &e);
     }
     if (n >= S->n_ctx) {
-        free(ids);
-        srv_request_params_free(&p);
         srv_error_set(&e, 400, "invalid_request_error", param, "context_length_exceeded",
                       "This model's maximum context length is %d tokens. However, your prompt has %d tokens, "
                       "which leaves no room for a completion.",
                       S->n_ctx, n);
-        return respond_error(S, c, &e);
+        return fail_request(S, c, &p, ids, who->user_id, msg_id, &e);
     }
     int mt = p.max_tokens;
     if (mt < 0) {
         mt = S->n_ctx - n;
     } else if ((long long)n + mt > S->n_ctx) {
-        free(ids);
-        srv_request_params_free(&p);
-        srv_error_set(&e, 400, "invalid_request_error", "max_tokens", "context_length_exceeded",
-                      "This model's maximum context length is %d tokens. However, you requested %lld tokens "
-                      "(%d in the prompt, %d for the completion). Please reduce the prompt or max_tokens.",
-                      S->n_ctx, (long long)n + mt, n, mt);
-        return respond_error(S, c, &e);
+        if (!(p.set & SRV_SET_MAX_TOKENS)) { /* a deployment's default: fit it */
+            mt = S->n_ctx - n;
+        } else {
+            srv_error_set(&e, 400, "invalid_request_error", "max_tokens", "context_length_exceeded",
+                          "This model's maximum context length is %d tokens. However, you requested %lld tokens "
+                          "(%d in the prompt, %d for the completion). Please reduce the prompt or max_tokens.",
+                          S->n_ctx, (long long)n + mt, n, mt);
+            return fail_request(S, c, &p, ids, who->user_id, msg_id, &e);
+        }
     }
     if (p.json_mode && !srv_text_has_tokenizer(S->text)) {
-        free(ids);
-        srv_request_params_free(&p);
         srv_error_set(&e, 400, "invalid_request_error", "response_format", NULL,
                       "response_format json_object needs the model's tokenizer, and this model has none");
-        return respond_error(S, c, &e);
+        return fail_request(S, c, &p, ids, who->user_id, msg_id, &e);
     }
     bool stream_mode = p.stream;
     /* From here the request may legitimately be silent for longer than the
@@ -262,13 +388,13 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
      * checks guard the rest. on_completed restores it for the next request. */
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     srv_req *r = srv_sched_request(S->sched, &p, ids, n, mt, in_reasoning, &e);
-    if (!r) return respond_error(S, c, &e);
+    if (!r) return fail_request(S, c, &p, NULL, who->user_id, msg_id, &e);
     if (!srv_sched_submit(S->sched, r)) {
         srv_req_unref(r);
         srv_error_set(&e, 503, "server_error", NULL, "overloaded",
                       atomic_load(&S->stopping) ? "the server is shutting down"
                                                 : "the server is overloaded: too many requests are queued; retry later");
-        return respond_error(S, c, &e);
+        return fail_request(S, c, &p, NULL, who->user_id, msg_id, &e);
     }
 
     if (stream_mode) {
@@ -282,7 +408,21 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
         sm->S = S;
         sm->r = r;
         sm->c = c;
+        sm->user_id = who->user_id;
+        sm->msg_id = msg_id;
         resp_info(S, r, &sm->ri);
+        if (conv_id[0]) {
+            snprintf(sm->conv_id, sizeof sm->conv_id, "%s", conv_id);
+            sm->ri.conversation_id = sm->conv_id;
+        }
+        if (who->keyed) { /* usage is counted when the stream ends */
+            sm->keyed = true;
+            sm->who = *who;
+            sm->who.key.prefix = sm->who.key.prefix ? strdup(sm->who.key.prefix) : NULL;
+            sm->who.key.tenant = sm->who.key.tenant ? strdup(sm->who.key.tenant) : NULL;
+            sm->who.key.user = sm->who.key.user ? strdup(sm->who.key.user) : NULL;
+        }
+        sm->dep = dep;
         struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, sm,
                                                                       stream_free);
         if (!resp) {
@@ -303,25 +443,28 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
     while (r->state != SRV_DONE) {
         wait_slice(r);
         if (r->state != SRV_DONE && client_gone(c)) {
-            pthread_mutex_unlock(&r->mu);
             atomic_store(&r->cancelled, true);
+            if (msg_id) srv_conversation_end(S, who->user_id, msg_id, r);
+            pthread_mutex_unlock(&r->mu);
             srv_req_unref(r);
             srv_metrics_request(S->metrics, 499);
             return MHD_NO; /* close the connection */
         }
     }
+    pthread_mutex_unlock(&r->mu);
+    /* done: the engine no longer touches r */
+    if (msg_id) srv_conversation_end(S, who->user_id, msg_id, r);
+    srv_account(S, who, dep, r);
     enum MHD_Result ret;
     if (r->err_status) {
         srv_error_set(&e, r->err_status, r->err_status >= 500 ? "server_error" : "invalid_request_error", NULL,
                       NULL, "%s", r->err_msg);
-        pthread_mutex_unlock(&r->mu);
         ret = respond_error(S, c, &e);
     } else {
         srv_resp_info ri;
         resp_info(S, r, &ri);
-        char *body_out = srv_format_response(&ri, r);
-        pthread_mutex_unlock(&r->mu);
-        ret = respond(S, c, 200, "application/json", body_out);
+        ri.conversation_id = conv_id[0] ? conv_id : NULL;
+        ret = respond(S, c, 200, "application/json", srv_format_response(&ri, r));
     }
     srv_req_unref(r);
     return ret;
@@ -354,24 +497,83 @@ static enum MHD_Result handle_metrics(srv_server *S, struct MHD_Connection *c)
 
 /* ---------------------------------------------------------------- MHD */
 
-static route find_route(const char *url, const char **want_method)
+/* The route of a URL and the methods it takes ("GET,POST"). */
+static route find_route(const char *url, const char **methods)
 {
     static const struct {
-        const char *path, *method;
+        const char *path, *methods;
         route rt;
+        bool prefix;
     } routes[] = {
-        {"/health", "GET", R_HEALTH},
-        {"/v1/models", "GET", R_MODELS},
-        {"/metrics", "GET", R_METRICS},
-        {"/v1/chat/completions", "POST", R_CHAT},
-        {"/v1/completions", "POST", R_COMPLETIONS},
+        {"/health", "GET", R_HEALTH, false},
+        {"/v1/models", "GET", R_MODELS, false},
+        {"/metrics", "GET", R_METRICS, false},
+        {"/v1/chat/completions", "POST", R_CHAT, false},
+        {"/v1/completions", "POST", R_COMPLETIONS, false},
+        {"/v1/deployments", "GET", R_DATA, false},
+        {"/v1/me", "GET,DELETE", R_DATA, false},
+        {"/v1/me/export", "GET", R_DATA, false},
+        {"/v1/conversations", "GET,POST", R_DATA, false},
+        {"/v1/conversations/", "GET,PATCH,DELETE", R_DATA, true},
     };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (!strcmp(url, routes[i].path)) {
-            *want_method = routes[i].method;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        bool hit = routes[i].prefix ? !strncmp(url, routes[i].path, strlen(routes[i].path)) &&
+                                          url[strlen(routes[i].path)] && !strchr(url + strlen(routes[i].path), '/')
+                                    : !strcmp(url, routes[i].path);
+        if (hit) {
+            *methods = routes[i].methods;
             return routes[i].rt;
         }
+    }
+    if (srv_webui_find(url)) {
+        *methods = "GET";
+        return R_ASSET;
+    }
     return R_NONE;
+}
+
+/* Is method one of "A,B,C"? */
+static bool method_in(const char *method, const char *list)
+{
+    size_t n = strlen(method);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t k = comma ? (size_t)(comma - p) : strlen(p);
+        if (k == n && !strncmp(p, method, n)) return true;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+static enum MHD_Result handle_asset(srv_server *S, struct MHD_Connection *c, const char *url)
+{
+    const srv_asset *a = srv_webui_find(url);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    bool same = a->etag && inm && !strcmp(inm, a->etag);
+    struct MHD_Response *r = MHD_create_response_from_buffer(same ? 0 : a->len, same ? NULL : (void *)a->data,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", a->content_type);
+    if (a->etag) MHD_add_response_header(r, "ETag", a->etag);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                            "frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    enum MHD_Result ret = MHD_queue_response(c, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    srv_metrics_request(S->metrics, same ? 304 : 200);
+    return ret;
+}
+
+static enum MHD_Result handle_data(srv_server *S, struct MHD_Connection *c, const srv_principal *who,
+                                   const char *method, const char *url, const char *body, size_t len)
+{
+    char *out = NULL;
+    int status = srv_data_request(S, who, method, url, body, len, &out);
+    return respond(S, c, status, "application/json", out);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -385,22 +587,41 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cs = calloc(1, sizeof *cs);
         if (!cs) return MHD_NO;
         *con_cls = cs;
-        const char *want = NULL;
-        cs->rt = find_route(url, &want);
-        bool head_ok = cs->rt != R_NONE && !strcmp(want, "GET") && !strcmp(method, "HEAD");
+        const char *methods = NULL;
+        cs->rt = find_route(url, &methods);
+        bool head_ok = cs->rt != R_NONE && method_in("GET", methods) && !strcmp(method, "HEAD");
         if (cs->rt == R_NONE) {
             cs->responded = true;
             srv_error_set(&e, 404, "invalid_request_error", NULL, "not_found", "unknown route %.200s %.200s",
                           method, url);
             return respond_error(S, c, &e);
         }
-        if (strcmp(method, want) && !head_ok) {
+        if (!method_in(method, methods) && !head_ok) {
             cs->responded = true;
             srv_error_set(&e, 405, "invalid_request_error", NULL, "method_not_allowed",
-                          "%.200s takes %s, not %.32s", url, want, method);
-            return respond_error(S, c, &e);
+                          "%.200s takes %s, not %.32s", url, methods, method);
+            char *body = srv_error_json(&e);
+            if (!body) return MHD_NO;
+            struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+            if (!r) {
+                free(body);
+                return MHD_NO;
+            }
+            MHD_add_response_header(r, "Content-Type", "application/json");
+            MHD_add_response_header(r, "Allow", methods);
+            enum MHD_Result ret = MHD_queue_response(c, 405, r);
+            MHD_destroy_response(r);
+            srv_metrics_request(S->metrics, 405);
+            return ret;
         }
-        if (!strcmp(want, "POST")) {
+        if (!strncmp(url, "/v1/", 4)) {
+            if (!srv_authenticate(S, c, &cs->who, &e)) {
+                cs->responded = true;
+                return respond_error(S, c, &e);
+            }
+            cs->authed = true;
+        }
+        if (!strcmp(method, "POST") || !strcmp(method, "PATCH")) {
             const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             if (cl && strtoull(cl, NULL, 10) > S->p.body_max) {
                 cs->responded = true;
@@ -443,6 +664,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                       "the request body is over the limit of %zu bytes", S->p.body_max);
         return respond_error(S, c, &e);
     }
+    const char *body = cs->body ? cs->body : "";
     switch (cs->rt) {
     case R_HEALTH:
         if (atomic_load(&S->stopping)) {
@@ -452,8 +674,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return respond(S, c, 200, "application/json", strdup("{\"status\":\"ok\"}"));
     case R_MODELS: return handle_models(S, c);
     case R_METRICS: return handle_metrics(S, c);
-    case R_CHAT: return handle_generate(S, c, SRV_CHAT, cs->body ? cs->body : "", cs->len);
-    case R_COMPLETIONS: return handle_generate(S, c, SRV_COMPLETION, cs->body ? cs->body : "", cs->len);
+    case R_CHAT: return handle_generate(S, c, &cs->who, SRV_CHAT, body, cs->len);
+    case R_COMPLETIONS: return handle_generate(S, c, &cs->who, SRV_COMPLETION, body, cs->len);
+    case R_DATA: return handle_data(S, c, &cs->who, method, url, body, cs->len);
+    case R_ASSET: return handle_asset(S, c, url);
     case R_NONE: break;
     }
     return MHD_NO;
@@ -466,6 +690,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)S->p.http_timeout);
     conn *cs = *con_cls;
     if (!cs) return;
+    if (cs->authed) srv_principal_free(&cs->who);
     free(cs->body);
     free(cs);
     *con_cls = NULL;

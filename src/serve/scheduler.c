@@ -98,6 +98,43 @@ void srv_req_unref(srv_req *r)
     free(r);
 }
 
+srv_req *srv_req_canned(srv_request_params *p, int n_prompt, const char *text, const char *finish)
+{
+    static atomic_uint_fast64_t next_id = (uint_fast64_t)1 << 62; /* apart from the engine's ids */
+    srv_req *r = calloc(1, sizeof *r);
+    size_t n = strlen(text);
+    char *t = malloc(n + 1);
+    srv_event *ev = calloc(1, sizeof *ev);
+    if (!r || !t || !ev) {
+        free(r), free(t), free(ev);
+        srv_request_params_free(p);
+        return NULL;
+    }
+    atomic_init(&r->refs, 1);
+    atomic_init(&r->cancelled, false);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->p = *p;
+    memset(p, 0, sizeof *p);
+    r->id = atomic_fetch_add(&next_id, 1);
+    r->slot = -1;
+    r->n_prompt = n_prompt;
+    memcpy(t, text, n + 1);
+    r->text = t;
+    r->text_len = n;
+    r->text_cap = n + 1;
+    ev->off = 0;
+    ev->len = n;
+    ev->lp = -1;
+    r->ev = ev;
+    r->n_ev = n ? 1 : 0;
+    r->cap_ev = 1;
+    r->finish = finish;
+    r->state = SRV_DONE;
+    r->t_arrival = r->t_first = r->t_last = srv_now();
+    return r;
+}
+
 srv_req *srv_sched_request(srv_sched *s, srv_request_params *p, int32_t *prompt, int n_prompt, int max_tokens,
                            bool in_reasoning, srv_error *e)
 {

@@ -50,6 +50,14 @@ typedef struct srv_params {
     const char *port_file;   /* write the bound port here once listening (tests)   */
     bool quiet;
     bool batch_invariant;    /* default true: batching never changes results    */
+    /* deployments (issue 6) */
+    const char *db_url;      /* store: SQLite file or postgresql:// URL (default:
+                                $STARGATE_HOME/stargate.db)                        */
+    const char *deploy_dir;  /* deployment profiles (*.json); NULL: none          */
+    bool no_auth;            /* local mode even when keys exist (announced)        */
+    bool log_requests;       /* one log line per request (tenant, deployment,
+                                tokens); with the user's text redacted as the
+                                deployment says                                 */
 } srv_params;
 
 srv_params srv_default_params(void);
@@ -90,7 +98,17 @@ typedef struct srv_request_params {
     sg_logit_bias *bias;
     int n_bias;
     char *user;
+    char *conversation_id; /* continue a stored conversation      */
+    unsigned set;          /* SRV_SET_* fields the body gave       */
 } srv_request_params;
+
+enum {
+    SRV_SET_TEMPERATURE = 1u << 0,
+    SRV_SET_TOP_P = 1u << 1,
+    SRV_SET_TOP_K = 1u << 2,
+    SRV_SET_MIN_P = 1u << 3,
+    SRV_SET_MAX_TOKENS = 1u << 4,
+};
 
 /* An OpenAI-style error: HTTP status and the "error" object's fields. */
 typedef struct srv_error {
@@ -99,6 +117,7 @@ typedef struct srv_error {
     char param[64];
     const char *code;  /* may be NULL */
     char message[512];
+    int retry_after;   /* 429/503: Retry-After seconds (0: 1) */
 } srv_error;
 
 void srv_error_set(srv_error *e, int status, const char *type, const char *param, const char *code,
@@ -201,6 +220,12 @@ typedef struct srv_req {
 } srv_req;
 
 void srv_req_unref(srv_req *r);
+/* A finished request that never reaches the engine (a policy refusal): its
+ * whole output is `text`, with finish_reason `finish`. Takes *p's contents. */
+srv_req *srv_req_canned(srv_request_params *p, int n_prompt, const char *text, const char *finish);
+/* The content (reasoning=false) or reasoning text of a request's events, as
+ * a malloc'd string. Call with r->mu held or after the request is done. */
+char *srv_req_gather(const srv_req *r, bool reasoning);
 
 /* --------------------------------------------------------- the scheduler */
 

@@ -47,6 +47,7 @@ static void server_free(srv_server *S)
 {
     srv_http_stop(S);
     srv_sched_free(S->sched);
+    srv_tenancy_stop(S); /* after every handler is gone: they use the store */
     srv_text_free(S->text);
     srv_metrics_free(S->metrics);
     sg_ctx_free(S->ctx);
@@ -113,6 +114,7 @@ int srv_run(const srv_params *pp, sg_error *err)
     }
     snprintf(S.model_id, sizeof S.model_id, "%s", id);
     S.created = time(NULL);
+    if (srv_tenancy_start(&S, err) != SG_OK) goto fail;
     if (srv_http_start(&S, err) != SG_OK) goto fail;
 
     int kv_total;

@@ -127,6 +127,7 @@ static cJSON *head(const srv_resp_info *ri, bool chunk)
     cJSON_AddNumberToObject(o, "created", (double)ri->created);
     cJSON_AddStringToObject(o, "model", ri->model);
     cJSON_AddStringToObject(o, "system_fingerprint", "stargate-" SG_VERSION_STRING);
+    if (ri->conversation_id) cJSON_AddStringToObject(o, "conversation_id", ri->conversation_id);
     return o;
 }
 
@@ -157,6 +158,11 @@ static char *gather(const srv_req *r, int a, int b, bool reasoning)
         }
     s[o] = 0;
     return s;
+}
+
+char *srv_req_gather(const srv_req *r, bool reasoning)
+{
+    return gather(r, 0, r->n_ev, reasoning);
 }
 
 static char *print(cJSON *o)

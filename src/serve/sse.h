@@ -24,6 +24,7 @@ typedef struct srv_resp_info {
     const srv_text *text;  /* token texts for logprobs */
     bool reasoning;        /* chat: report reasoning_content */
     bool include_usage;
+    const char *conversation_id; /* stored conversation, or NULL */
 } srv_resp_info;
 
 /* Non-streaming body (the request is done; read under its mutex). */
