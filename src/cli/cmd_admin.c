@@ -123,15 +123,17 @@ static int print_json(cJSON *v)
     return 0;
 }
 
-static bool need(const char *v, const char *what)
-{
-    if (!v) cli_error("%s is required (stargate admin --help)", what);
-    return v != NULL;
-}
-
 static int wrong_args(const char *usage)
 {
     cli_error("usage: stargate admin %s", usage);
+    return 2;
+}
+
+/* 0 when v is set, else one error line naming the option and the usage (2) */
+static int need(const char *v, const char *opt, const char *usage)
+{
+    if (v) return 0;
+    cli_error("%s is required (usage: stargate admin %s)", opt, usage);
     return 2;
 }
 
@@ -202,14 +204,16 @@ static int user_cmd(sg_store *s, admin_opts *o)
     sg_error err = {0};
     const char *sub = o->npos > 1 ? o->pos[1] : "";
     if (!strcmp(sub, "create")) {
-        if (o->npos != 3 || !need(o->tenant, "--tenant")) return wrong_args("user create --tenant T NAME");
+        if (need(o->tenant, "--tenant", "user create --tenant T NAME")) return 2;
+        if (o->npos != 3) return wrong_args("user create --tenant T NAME");
         int64_t id;
         if (sg_store_user_create(s, o->tenant, o->pos[2], &id, &err)) return cli_error_from(&err);
         printf("created user %s in tenant %s (id %" PRId64 ")\n", o->pos[2], o->tenant, id);
         return 0;
     }
     if (!strcmp(sub, "list")) {
-        if (o->npos != 2 || !need(o->tenant, "--tenant")) return wrong_args("user list --tenant T");
+        if (need(o->tenant, "--tenant", "user list --tenant T")) return 2;
+        if (o->npos != 2) return wrong_args("user list --tenant T");
         sg_user *u;
         int n;
         if (sg_store_user_list(s, o->tenant, &u, &n, &err)) return cli_error_from(&err);
@@ -237,7 +241,8 @@ static int user_cmd(sg_store *s, admin_opts *o)
         return 0;
     }
     if (!strcmp(sub, "disable") || !strcmp(sub, "enable")) {
-        if (o->npos != 3 || !need(o->tenant, "--tenant")) return wrong_args("user disable|enable --tenant T NAME");
+        if (need(o->tenant, "--tenant", "user disable|enable --tenant T NAME")) return 2;
+        if (o->npos != 3) return wrong_args("user disable|enable --tenant T NAME");
         bool off = !strcmp(sub, "disable");
         if (sg_store_user_set_disabled(s, o->tenant, o->pos[2], off, &err)) return cli_error_from(&err);
         printf("user %s of tenant %s %s\n", o->pos[2], o->tenant, off ? "disabled" : "enabled");
@@ -259,8 +264,8 @@ static int key_cmd(sg_store *s, admin_opts *o)
     sg_error err = {0};
     const char *sub = o->npos > 1 ? o->pos[1] : "";
     if (!strcmp(sub, "create")) {
-        if (o->npos != 2 || !need(o->tenant, "--tenant"))
-            return wrong_args("key create --tenant T [--user U] [--rpm N] [--tokens-per-day N]");
+        if (need(o->tenant, "--tenant", "key create --tenant T [--user U] [--rpm N] [--tokens-per-day N]")) return 2;
+        if (o->npos != 2) return wrong_args("key create --tenant T [--user U] [--rpm N] [--tokens-per-day N]");
         sg_key_limits lim = {o->rpm, o->tokens_per_day};
         char key[SG_KEY_MAX];
         sg_key_info k;
