@@ -595,6 +595,31 @@ static sg_status dp_parse_root(dp_ctx *c, dp_item *it, const cJSON *root)
     return SG_OK;
 }
 
+/* Does the text end inside a string or an open object/array? (for the message) */
+static bool dp_truncated(const char *s, size_t n)
+{
+    long depth = 0;
+    bool in_str = false, any = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = false;
+        } else if (ch == '"') {
+            in_str = true, any = true;
+        } else if (ch == '{' || ch == '[') {
+            depth++, any = true;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        } else if (!strchr(" \t\r\n", ch)) {
+            any = true;
+        }
+    }
+    return in_str || depth > 0 || !any;
+}
+
 static sg_status dp_parse_item(const char *name, const char *json, size_t len, dp_item **out, sg_error *err)
 {
     *out = NULL;
@@ -614,6 +639,8 @@ static sg_status dp_parse_item(const char *name, const char *json, size_t len, d
         while (at < len && strchr(" \t\r\n", buf[at]) && buf[at]) at++;
     }
     if (!root || at < len) {
+        bool trailing = root != NULL, truncated = !root && dp_truncated(buf, len);
+        if (truncated) at = len;
         size_t line = 1, col = 1;
         for (size_t k = 0; k < at; k++) {
             if (buf[k] == '\n')
@@ -623,11 +650,11 @@ static sg_status dp_parse_item(const char *name, const char *json, size_t len, d
         }
         free(buf);
         cJSON_Delete(root);
-        if (at >= len)
+        if (truncated)
             return dp_fail(&c, SG_ERR_FORMAT, NULL, "invalid JSON: unexpected end of input at line %zu, column %zu", line,
                            col);
         return dp_fail(&c, SG_ERR_FORMAT, NULL, "invalid JSON at line %zu, column %zu%s", line, col,
-                       root ? " (data after the object)" : "");
+                       trailing ? " (data after the object)" : "");
     }
     free(buf);
     dp_item *it = calloc(1, sizeof *it);
