@@ -5,7 +5,7 @@
 # binaries are missing or the server cannot start. PostgreSQL refuses to run as
 # root: as root the server runs as the `postgres` system user (runuser/su).
 set -u
-bin=$1
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 skip() { echo "SKIP: $*"; exit 77; }
 
 pgbin=""
