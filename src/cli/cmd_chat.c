@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "deploy/deploy.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -326,8 +327,12 @@ static char *read_message(chat *c)
 static int usage(FILE *f, int rc)
 {
     fprintf(f,
-            "usage: stargate chat -m MODEL [--system TEXT] [-n MAX_TOKENS] [--ctx N] [-t THREADS] [sampling flags]\n"
+            "usage: stargate chat [-m MODEL] [--system TEXT | --deployment ID [--deployments DIR]]\n"
+            "                     [-n MAX_TOKENS] [--ctx N] [-t THREADS] [sampling flags]\n"
             "  an interactive chat that streams the answer as it is generated.\n"
+            "  without -m: the default assistant shipped in the binary (stargate-mini).\n"
+            "  --deployment ID: that deployment's system prompt (from --deployments DIR, else\n"
+            "  $STARGATE_HOME/deployments, else the examples shipped in the binary).\n"
             "  a line ending in '\\' continues on the next line; \"\"\" starts and ends a multi-line block.\n"
             "  commands: /reset  /save FILE  /system TEXT  /exit (or Ctrl-D). Ctrl-C stops the answer.\n\n%s",
             cli_sampling_help());
@@ -339,7 +344,7 @@ int cmd_chat(int argc, char **argv)
     chat c;
     memset(&c, 0, sizeof c);
     cli_sampling_init(&c.samp, false);
-    const char *model = NULL;
+    const char *model = NULL, *deployment = NULL, *deploy_dir = NULL;
     int threads = 0, n_ctx = 0, rc = 0;
     c.max_tokens = 0;
     for (int i = 1; i < argc; i++) {
@@ -349,6 +354,10 @@ int cmd_chat(int argc, char **argv)
         if (sr > 0) continue;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(model = cli_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--deployment")) {
+            if (!(deployment = cli_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--deployments")) {
+            if (!(deploy_dir = cli_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--system")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
             free(c.system);
@@ -366,9 +375,31 @@ int cmd_chat(int argc, char **argv)
             return 2;
         }
     }
-    if (!model) return cli_error("missing -m MODEL");
-    if (!(model = cli_model(model))) return 1;
     sg_error err = {0};
+    static char model_buf[4096], dir_buf[4096];
+    if (!model) {
+        if (sg_default_model(model_buf, sizeof model_buf, &err) != SG_OK) return cli_error_from(&err);
+        model = model_buf;
+    } else if (!(model = cli_model(model))) {
+        return 1;
+    }
+    if (deployment) {
+        bool written;
+        if (!deploy_dir) {
+            if (sg_default_deployments(dir_buf, sizeof dir_buf, &written, &err) != SG_OK) return cli_error_from(&err);
+            deploy_dir = dir_buf;
+        }
+        sg_deploy_set *ds = NULL;
+        if (sg_deploy_load_dir(deploy_dir, &ds, &err) != SG_OK) return cli_error_from(&err);
+        const sg_deployment *d = sg_deploy_find(ds, deployment);
+        if (!d) {
+            sg_deploy_free(ds);
+            return cli_error("no deployment '%s' in %s", deployment, deploy_dir);
+        }
+        free(c.system);
+        c.system = sg_deploy_system_message(d);
+        sg_deploy_free(ds);
+    }
     if (sg_model_load(model, &c.m, &err) || sg_tokenizer_from_model(c.m, &c.tok, &err)) {
         rc = cli_error_from(&err);
         goto done;

@@ -3,13 +3,19 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "serve/serve.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: stargate serve -m MODEL [options]\n"
+    fprintf(f, "usage: stargate serve [-m MODEL] [options]\n"
+               "\n"
+               "Without -m: the default assistant shipped in the binary (stargate-mini), with the\n"
+               "example deployments (written to $STARGATE_HOME/deployments on first start).\n"
+               "Deployments: --deployments DIR, else $STARGATE_HOME/deployments when it exists.\n"
+               "Web chat at http://HOST:PORT/. Keys: stargate admin key create --tenant NAME.\n"
                "\n"
                "OpenAI-compatible HTTP API with streaming and continuous batching:\n"
                "  POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
@@ -39,6 +45,8 @@ static void usage(FILE *f)
                "  --log-requests         a log line per request (user text redacted per deployment)\n"
                "  --no-batch-invariant   faster batched matmuls (BLAS) for prompt chunks; a token's\n"
                "                         logits then depend on the batch it is in (default: off)\n"
+               "  --q8                   8-bit activations for quantized weights: faster, approximate\n"
+               "                         (as llama.cpp), still batch-invariant (default: exact FP32)\n"
                "\n"
                "SIGINT/SIGTERM stop accepting, let in-flight requests finish, and exit 0.\n");
 }
@@ -74,6 +82,7 @@ int cmd_serve(int argc, char **argv)
         else if (!strcmp(a, "--port-file")) { VAL(); p.port_file = v; }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) p.quiet = true;
         else if (!strcmp(a, "--no-batch-invariant")) p.batch_invariant = false;
+        else if (!strcmp(a, "--q8")) p.q8_activations = true;
         else if (!strcmp(a, "--db")) { VAL(); p.db_url = v; }
         else if (!strcmp(a, "--deployments")) { VAL(); p.deploy_dir = v; }
         else if (!strcmp(a, "--no-auth")) p.no_auth = true;
@@ -84,13 +93,41 @@ int cmd_serve(int argc, char **argv)
         }
 #undef VAL
     }
-    if (!p.model_path) {
-        usage(stderr);
-        return 2;
-    }
-    if (!(p.model_path = cli_model(p.model_path))) return 1;
-    p.body_max = (size_t)body;
     sg_error err = {0};
+    static char model_buf[4096], deploy_buf[4096];
+    bool default_model = !p.model_path;
+    if (default_model) {
+        /* the assistant shipped in the binary, with the example deployments */
+        if (sg_default_model(model_buf, sizeof model_buf, &err) != SG_OK) return cli_error_from(&err);
+        p.model_path = model_buf;
+        if (!p.alias) p.alias = "stargate-mini";
+    } else if (!(p.model_path = cli_model(p.model_path))) {
+        return 1;
+    }
+    if (!p.deploy_dir) {
+        /* $STARGATE_HOME/deployments when it exists; the examples are put
+         * there the first time the default model is served */
+        bool written = false;
+        sg_status st = default_model ? sg_default_deployments(deploy_buf, sizeof deploy_buf, &written, &err)
+                                     : SG_ERR_MISSING;
+        if (st == SG_OK) {
+            p.deploy_dir = deploy_buf;
+            if (written && !p.quiet)
+                fprintf(stderr, "stargate: wrote the example deployments to %s (edit them there)\n", deploy_buf);
+        } else if (!default_model) {
+            char home[4096];
+            const char *h = getenv("STARGATE_HOME");
+            const char *u = getenv("HOME");
+            if (h && *h) snprintf(home, sizeof home, "%s/deployments", h);
+            else snprintf(home, sizeof home, "%s/.cache/stargate/deployments", u ? u : ".");
+            struct stat sb;
+            if (stat(home, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                snprintf(deploy_buf, sizeof deploy_buf, "%s", home);
+                p.deploy_dir = deploy_buf;
+            }
+        }
+    }
+    p.body_max = (size_t)body;
     if (srv_run(&p, &err) != 0) return cli_error_from(&err);
     return 0;
 }

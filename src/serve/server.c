@@ -96,6 +96,7 @@ int srv_run(const srv_params *pp, sg_error *err)
     cp.n_threads = S.p.n_threads;
     cp.n_kv_blocks = blocks;
     cp.batch_invariant = S.p.batch_invariant;
+    cp.q8_activations = S.p.q8_activations;
     if (sg_ctx_new(S.model, &cp, &S.ctx, err) != SG_OK) goto fail;
     S.n_ctx = sg_ctx_n_ctx(S.ctx);
     if (srv_text_new(S.model, &S.text, err) != SG_OK) goto fail;
@@ -125,6 +126,9 @@ int srv_run(const srv_params *pp, sg_error *err)
                 "tokenizer %s)\n",
                 S.model_id, S.p.host, S.port, S.p.parallel, S.n_ctx, n_batch, kv_total,
                 srv_text_has_tokenizer(S.text) ? "yes" : "none: byte prompts, <tN> output");
+    if (!S.p.quiet)
+        fprintf(stderr, "stargate: web chat: open http://%s:%d/ in a browser\n",
+                strcmp(S.p.host, "0.0.0.0") ? S.p.host : "127.0.0.1", S.port);
     if (S.p.port_file) {
         FILE *f = fopen(S.p.port_file, "w");
         if (f) {

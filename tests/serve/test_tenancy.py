@@ -68,7 +68,7 @@ class Server:
         self.logpath = os.path.join(self.dir, "log")
         self.log = open(self.logpath, "w+")
         self.p = subprocess.Popen([STARGATE, "serve", "-m", MODEL, "--port", "0", "--port-file", pf, "-t", "1",
-                                   "--db", db or DB, "--deployments", DEPLOY, *extra],
+                                   "--db", db or DB, "--deployments", DEPLOY, "--ctx", "4096", *extra],
                                   stdout=self.log, stderr=subprocess.STDOUT, env=ENV)
         PROCS.append(self.p)
         for _ in range(600):
@@ -157,7 +157,7 @@ def case_auth():
     log = s.logtext()
     for k in (key, k2):
         check(k[19:] not in log, "no key secret in the server log")
-    check("key=" + k2[:18] in log, "the log names the key by prefix")
+    check("key=" + key[:18] in log, "the log names the key by prefix")
     # no-auth mode is announced
     s = Server("--no-auth")
     st, _, me = s.call("GET", "/v1/me")
