@@ -298,14 +298,13 @@ sg_status sg_store_instance_register(sg_store *s, int64_t now, int64_t *instance
 
 sg_status sg_store_instance_heartbeat(sg_store *s, int64_t instance_id, int64_t now, sg_error *err)
 {
-    db_res r;
-    sg_status st = db_run(s, "UPDATE instances SET heartbeat = ? WHERE id = ?", 2,
-                          (db_arg[]){A_I(now), A_I(instance_id)}, &r, err);
-    if (st) return st;
-    bool found = r.changes > 0;
-    db_res_free(&r);
-    /* swept as dead: the server must register again */
-    return found ? SG_OK : sg_fail(err, SG_ERR_MISSING, "no instance %" PRId64 " (swept as stale)", instance_id);
+    if (instance_id <= 0) return sg_fail(err, SG_ERR_INVALID, "no instance id");
+    /* an instance swept as stale (a server paused longer than the stale time)
+     * comes back with its id: its interrupted answers stay interrupted */
+    return db_run(s,
+                  "INSERT INTO instances (id, started_at, heartbeat) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                  "heartbeat = excluded.heartbeat",
+                  3, (db_arg[]){A_I(instance_id), A_I(now), A_I(now)}, NULL, err);
 }
 
 sg_status sg_store_instance_end(sg_store *s, int64_t instance_id, sg_error *err)

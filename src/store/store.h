@@ -181,7 +181,10 @@ sg_status sg_store_msg_finish(sg_store *s, int64_t user_id, int64_t msg_id, cons
  * seconds, and its STREAMING messages are attached to it. The sweep marks
  * INTERRUPTED the streaming messages of instances whose heartbeat is older
  * than `stale` seconds (a crashed or killed server), never those of live
- * replicas. A server calls it at start-up and periodically. */
+ * replicas. A server calls it at start-up and periodically. A heartbeat of
+ * an instance already swept (a server paused past the stale time) registers
+ * it again under the same id; sg_store_instance_end marks its remaining
+ * streaming messages INTERRUPTED and removes it. */
 sg_status sg_store_instance_register(sg_store *s, int64_t now, int64_t *instance_id, sg_error *err);
 sg_status sg_store_instance_heartbeat(sg_store *s, int64_t instance_id, int64_t now, sg_error *err);
 sg_status sg_store_instance_end(sg_store *s, int64_t instance_id, sg_error *err);

@@ -331,14 +331,21 @@ static void test_conversations(sg_store *s)
     }
     sg_msg_list_free(msgs, n);
     sg_conv_free(&cv);
-    CHECK(sg_store_instance_heartbeat(s, dead, now, &err) == SG_ERR_MISSING); /* swept */
     CHECK(sg_store_sweep_interrupted(s, now, 30, &marked, &err) == SG_OK && marked == 0);
+    /* a paused instance that heartbeats again after the sweep is alive again */
+    CHECK(sg_store_instance_heartbeat(s, dead, now, &err) == SG_OK);
+    sg_store_set_instance(s, dead);
+    CHECK(sg_store_msg_add(s, a.id, c1, "assistant", "resumed", NULL, SG_MSG_STREAMING, &m3, &err) == SG_OK);
+    CHECK(sg_store_sweep_interrupted(s, now + 5, 30, &marked, &err) == SG_OK && marked == 0);
+    CHECK(sg_store_msg_finish(s, a.id, m3, "resumed, done", NULL, SG_MSG_COMPLETE, &err) == SG_OK);
+    sg_store_set_instance(s, live);
+    CHECK(sg_store_instance_heartbeat(s, 0, now, &err) == SG_ERR_INVALID);
     CHECK(sg_store_msg_finish(s, a.id, ml, "done now", NULL, SG_MSG_COMPLETE, &err) == SG_OK);
     /* a graceful end interrupts what the instance still had streaming */
     CHECK(sg_store_msg_add(s, a.id, c1, "assistant", "cut", NULL, SG_MSG_STREAMING, &m3, &err) == SG_OK);
     CHECK(sg_store_instance_end(s, live, &err) == SG_OK);
-    CHECK(sg_store_conv_get(s, a.id, c1, &cv, &msgs, &n, &err) == SG_OK && n == 5);
-    if (n == 5) CHECK(msgs[4].id == m3 && msgs[4].status == SG_MSG_INTERRUPTED && msgs[3].status == SG_MSG_COMPLETE);
+    CHECK(sg_store_conv_get(s, a.id, c1, &cv, &msgs, &n, &err) == SG_OK && n == 6);
+    if (n == 6) CHECK(msgs[5].id == m3 && msgs[5].status == SG_MSG_INTERRUPTED && msgs[3].status == SG_MSG_COMPLETE);
     sg_msg_list_free(msgs, n);
     sg_conv_free(&cv);
     sg_store_set_instance(s, 0);
@@ -373,7 +380,7 @@ static void test_rights(sg_store *s)
         cJSON *c0 = cJSON_GetArrayItem(convs, 0);
         cJSON *msgs = c0 ? cJSON_GetObjectItem(c0, "messages") : NULL;
         CHECK(c0 && !strcmp(cJSON_GetObjectItem(c0, "title")->valuestring, "Tartes"));
-        CHECK(cJSON_IsArray(msgs) && cJSON_GetArraySize(msgs) == 5);
+        CHECK(cJSON_IsArray(msgs) && cJSON_GetArraySize(msgs) == 6);
         cJSON *m1 = cJSON_GetArrayItem(msgs, 1);
         CHECK(m1 && !strcmp(cJSON_GetObjectItem(m1, "content")->valuestring, "Une tarte.") &&
               !strcmp(cJSON_GetObjectItem(m1, "reasoning")->valuestring, "penser") &&
