@@ -70,7 +70,9 @@ const sg_deployment *sg_deploy_find(const sg_deploy_set *s, const char *id_or_al
 char *sg_deploy_system_message(const sg_deployment *d);
 /* Does the policy refuse this user text? Keywords match case-insensitively
  * on word boundaries (Unicode-aware), patterns are PCRE2 (UTF, caseless).
- * *rule (may be NULL) receives the matching rule's index for the audit. */
+ * *rule (may be NULL) receives the matching rule's index for the audit
+ * (-1 when none). A rule that cannot finish within PCRE2's match limit
+ * refuses (fails closed). */
 bool sg_deploy_refuses(const sg_deployment *d, const char *text, size_t len, int *rule);
 /* The policy's rules, numbered as sg_deploy_refuses reports them: the
  * keywords first (policy.keywords[0..]), then the patterns. rule_text gives
@@ -79,7 +81,10 @@ bool sg_deploy_refuses(const sg_deployment *d, const char *text, size_t len, int
 int sg_deploy_rule_count(const sg_deployment *d);
 const char *sg_deploy_rule_text(const sg_deployment *d, int rule, bool *is_keyword);
 /* Copy of text with e-mail addresses replaced by "[email]" and phone numbers
- * by "[phone]" (malloc'd). Used for logs when redact_logs is set. */
+ * by "[phone]" (malloc'd; NULL when out of memory). Used for logs when
+ * redact_logs is set. Linear time; the exact rules (what counts as a phone
+ * number, what is left alone: years, dates, amounts, IP addresses) are in
+ * src/deploy/redact.c and docs/DEPLOYMENTS.md. */
 char *sg_redact_pii(const char *text, size_t len);
 
 #endif
