@@ -149,6 +149,7 @@ typedef struct sg_ctx_params {
     bool batch_invariant; /* every token's numbers independent of the batch it is
                            * in (same kernels for any batch size); a server sets
                            * this so batching never changes results            */
+    bool q8_activations; /* quantize activations to 8 bits for quantized weights (faster, approximate, as llama.cpp); default false: exact FP32 */
 } sg_ctx_params;
 
 sg_ctx_params sg_ctx_default_params(void);

@@ -100,7 +100,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *model = NULL;
     int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, batch = 512;
-    bool invariant = false;
+    bool invariant = false, q8 = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-m")) {
@@ -117,8 +117,10 @@ int cmd_bench(int argc, char **argv)
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 1, 1024, &batch)) return 2;
         } else if (!strcmp(a, "--batch-invariant")) {
             invariant = true;
+        } else if (!strcmp(a, "--q8")) {
+            q8 = true;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: stargate bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--batch 512] [--batch-invariant]\n"
+            printf("usage: stargate bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--batch 512] [--batch-invariant] [--q8]\n"
                    "  prompt tokens/s, decode tokens/s, and decode's GB/s of weights next to the read bandwidth\n"
                    "  measured in the same run (SG_CPU=ref|avx2|avx512 caps the kernel family)\n");
             return 0;
@@ -136,6 +138,7 @@ int cmd_bench(int argc, char **argv)
     p.n_threads = threads;
     p.n_batch = batch;
     p.batch_invariant = invariant;
+    p.q8_activations = q8;
     p.n_ctx = (n_prompt > n_gen + 16 ? n_prompt : n_gen + 16) + 1;
     sg_ctx *ctx;
     if (sg_ctx_new(m, &p, &ctx, &err)) {

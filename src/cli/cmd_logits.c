@@ -17,7 +17,7 @@
 
 typedef struct run_opts {
     const char *model, *tokens, *prompt, *out;
-    bool all;
+    bool all, q8;
     int batch, threads, n_predict, n_ctx;
     cli_sampling samp; /* generate only */
 } run_opts;
@@ -46,6 +46,8 @@ static int parse(int argc, char **argv, run_opts *o, bool gen)
             o->all = true;
         } else if (!strcmp(a, "--batch") || !strcmp(a, "-b")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 1, 65536, &o->batch)) return 2;
+        } else if (!strcmp(a, "--q8")) {
+            o->q8 = true;
         } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 0, 1024, &o->threads)) return 2;
         } else if (!strcmp(a, "--ctx") || !strcmp(a, "-c")) {
@@ -55,12 +57,13 @@ static int parse(int argc, char **argv, run_opts *o, bool gen)
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             if (gen)
                 printf("usage: stargate generate -m MODEL (--tokens \"1 2 3\" | -p TEXT) [-n N] [-t THREADS] [--ctx N] [--batch N]\n"
+                       "                         [--q8 (8-bit activations for quantized weights)]\n"
                        "                         [sampling flags]\n"
                        "  prints the continuation (greedy unless --temp is given): N token ids on one line,\n"
                        "  or text with -p, streamed as it is generated, ending at the model's end of generation\n\n%s",
                        cli_sampling_help());
             else
-                printf("usage: stargate logits -m MODEL (--tokens \"1 2 3\" | -p TEXT) [--all] [--batch N] [-t THREADS] [--ctx N] -o FILE\n"
+                printf("usage: stargate logits -m MODEL (--tokens \"1 2 3\" | -p TEXT) [--all] [--batch N] [-t THREADS] [--ctx N] [--q8] -o FILE\n"
                        "  writes raw little-endian float32 logits: [1, n_vocab], or [n_tokens, n_vocab] with --all\n");
             return 0;
         } else {
@@ -156,6 +159,7 @@ static int open_model(const run_opts *o, sg_model **m, sg_ctx **ctx, int n_token
     p.n_threads = o->threads;
     p.n_batch = o->batch;
     p.n_ctx = o->n_ctx;
+    p.q8_activations = o->q8;
     if (p.n_ctx == 0) { /* enough for the job, at most the model's context */
         int need = n_tokens + o->n_predict;
         p.n_ctx = need < sg_model_config(*m)->n_ctx_train ? need : sg_model_config(*m)->n_ctx_train;

@@ -35,7 +35,7 @@ static int pp_open(pp_model *p, const char *path, int threads, int ctx, int batc
     cp.n_threads = threads;
     cp.n_ctx = ctx;
     cp.n_batch = batch;
-    (void)fast;
+    cp.q8_activations = fast;
     if (sg_ctx_new(p->m, &cp, &p->c, &err)) return cli_error_from(&err);
     int nv = sg_model_config(p->m)->n_vocab;
     p->logits = malloc(sizeof(float) * (size_t)nv * (size_t)ctx);
@@ -131,6 +131,7 @@ int cmd_perplexity(int argc, char **argv)
 {
     const char *model = NULL, *text = NULL, *base = NULL, *vocab = NULL;
     int ctx = 512, chunks = 0, threads = 0, batch = 0;
+    bool q8 = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
@@ -147,13 +148,16 @@ int cmd_perplexity(int argc, char **argv)
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 0, 1 << 20, &chunks)) return 2;
         } else if (!strcmp(a, "--batch") || !strcmp(a, "-b")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 1, 1 << 16, &batch)) return 2;
+        } else if (!strcmp(a, "--q8")) {
+            q8 = true;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!(v = cli_value(argc, argv, &i)) || !cli_int(a, v, 0, 1024, &threads)) return 2;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: stargate perplexity -m MODEL -f TEXT [--ctx 512] [--chunks N] [--kl-base MODEL2]\n"
-                   "                           [--tokenizer VOCAB] [-t THREADS] [--batch N]\n"
+                   "                           [--tokenizer VOCAB] [-t THREADS] [--batch N] [--q8]\n"
                    "  perplexity over consecutive chunks of --ctx tokens (second half of each scored);\n"
-                   "  --kl-base: also KL(base || model), top-1 agreement and relative logit error vs MODEL2\n");
+                   "  --kl-base: also KL(base || model), top-1 agreement and relative logit error vs MODEL2\n"
+                   "  --q8: 8-bit activations for MODEL's quantized weights (MODEL2 stays exact FP32)\n");
             return 0;
         } else {
             return cli_error("unknown option '%s'", a);
@@ -166,7 +170,7 @@ int cmd_perplexity(int argc, char **argv)
     sg_tokenizer *tok = NULL;
     int32_t *ids = NULL;
     char *buf = NULL;
-    int rc = pp_open(&pm, model, threads, ctx, batch, false);
+    int rc = pp_open(&pm, model, threads, ctx, batch, q8);
     if (!rc && base) rc = pp_open(&pb, base, threads, ctx, batch, false);
     sg_error err = {0};
     if (!rc) {

@@ -61,7 +61,7 @@ struct sg_ctx {
 sg_ctx_params sg_ctx_default_params(void)
 {
     sg_ctx_params p = {.n_ctx = 0, .n_seq_max = 1, .n_batch = 512, .n_threads = 0, .n_kv_blocks = 0,
-                       .batch_invariant = false};
+                       .batch_invariant = false, .q8_activations = false};
     return p;
 }
 
@@ -111,6 +111,7 @@ sg_status sg_ctx_new(sg_model *m, const sg_ctx_params *pp, sg_ctx **out, sg_erro
     if (F > max_cols) max_cols = F;
     x->mm = sg_mm_new(x->pool, max_cols);
     if (x->mm && p.batch_invariant) sg_mm_set_decode_max(x->mm, INT64_MAX);
+    if (x->mm && p.q8_activations) sg_mm_set_q8(x->mm, true);
 
     bool ok = true;
     if (p.n_kv_blocks < 0 || sg_kvcache_init(&x->kv, c->n_layer, (int)KV, x->n_seq, x->n_ctx, p.n_kv_blocks, err)) {

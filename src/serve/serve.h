@@ -50,6 +50,7 @@ typedef struct srv_params {
     const char *port_file;   /* write the bound port here once listening (tests)   */
     bool quiet;
     bool batch_invariant;    /* default true: batching never changes results    */
+    bool q8_activations;     /* 8-bit activations for quantized weights (default false) */
     /* deployments (issue 6) */
     const char *db_url;      /* store: SQLite file or postgresql:// URL (default:
                                 $STARGATE_HOME/stargate.db)                        */

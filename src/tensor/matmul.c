@@ -37,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/q8.h"
+
 #define MM_ALIGN 64
 #define MM_TILE_ROWS 128     /* rows of W per prompt task (at most)            */
 #define MM_MIN_TILE_ROWS 16  /* ... when shrinking tiles for balance           */
@@ -51,6 +53,9 @@ struct sg_mm {
     int64_t max_cols;
     int64_t decode_max;    /* < 0: per-dtype default (decode_max_n)         */
     float *scratch;        /* n_threads pieces of MM_TILE_ROWS * MM_KC floats */
+    bool q8;               /* 8-bit activations for quantized weights         */
+    void *q8buf;           /* quantized activations (sg_q8_act), q8_bytes      */
+    size_t q8_bytes;
 };
 
 /* Largest n for which the dot-product (decode) regime is used. Measured on
@@ -99,6 +104,7 @@ sg_mm *sg_mm_new(sg_pool *pool, int64_t max_cols)
 void sg_mm_free(sg_mm *mm)
 {
     if (!mm) return;
+    free(mm->q8buf);
     free(mm->scratch);
     free(mm);
 }
@@ -111,6 +117,11 @@ int64_t sg_mm_max_cols(const sg_mm *mm)
 void sg_mm_set_decode_max(sg_mm *mm, int64_t decode_max)
 {
     mm->decode_max = decode_max;
+}
+
+void sg_mm_set_q8(sg_mm *mm, bool on)
+{
+    mm->q8 = on;
 }
 
 /* Everything a task needs; lives on sg_mm_run's stack for one call. */
@@ -127,7 +138,57 @@ typedef struct {
     int64_t kc;            /* prompt: columns per dequantized piece      */
     int64_t n_tchunks;     /* prompt: token chunks per tile              */
     int64_t tokens_per_chunk;
+    sg_q8_act act;         /* q8: the quantized activations              */
+    sg_q8_gemm_fn gemm;    /* q8: the kernel                             */
 } mm_job;
+
+/* q8 tasks: quantize a chunk of tokens, then one chunk of W's rows for
+ * every token (the kernel tiles rows x tokens in registers). */
+#define MM_Q8_QTOKENS 8
+static void q8_quant_task(void *arg, int task, int thread)
+{
+    mm_job *j = arg;
+    int64_t t0 = (int64_t)task * MM_Q8_QTOKENS, t1 = t0 + MM_Q8_QTOKENS < j->n ? t0 + MM_Q8_QTOKENS : j->n;
+    sg_q8_quantize(&j->act, j->x, t0, t1);
+}
+
+static void q8_task(void *arg, int task, int thread)
+{
+    const mm_job *j = arg;
+    const sg_weight *w = j->w;
+    int64_t r0 = (int64_t)task * j->rows_per_task;
+    int64_t nr = r0 + j->rows_per_task < w->rows ? j->rows_per_task : w->rows - r0;
+    j->gemm((const uint8_t *)w->data + (size_t)r0 * j->row_bytes, j->row_bytes, nr, &j->act, 0, j->n, j->y + r0,
+            w->rows, j->bias ? j->bias + r0 : NULL);
+}
+
+/* The q8 path; false when it does not apply (or its buffer cannot grow). */
+static bool q8_run(sg_mm *mm, mm_job *j)
+{
+    const sg_weight *w = j->w;
+    if (!sg_q8_supported(w->dtype) || !(j->gemm = sg_q8_gemm(w->dtype))) return false;
+    size_t need = sg_q8_act_bytes(j->n, w->cols);
+    if (need > mm->q8_bytes) {
+        size_t sz = (need + 4095) & ~(size_t)4095;
+        void *p = aligned_alloc(MM_ALIGN, sz);
+        if (!p) return false;
+        free(mm->q8buf);
+        mm->q8buf = p;
+        mm->q8_bytes = sz;
+    }
+    sg_q8_act_init(&j->act, mm->q8buf, j->n, w->cols);
+    if (j->n >= 2 * MM_Q8_QTOKENS && mm->n_threads > 1)
+        sg_pool_run(mm->pool, q8_quant_task, j, (int)((j->n + MM_Q8_QTOKENS - 1) / MM_Q8_QTOKENS));
+    else
+        sg_q8_quantize(&j->act, j->x, 0, j->n);
+    /* row chunks: multiples of 4 rows, ~8 per thread, 16..256 rows */
+    int64_t T = mm->n_threads, c = w->rows / (T * 8);
+    c = c < 16 ? 16 : c > 256 ? 256 : c;
+    c = (c + 3) & ~(int64_t)3;
+    j->rows_per_task = c;
+    sg_pool_run(mm->pool, q8_task, j, (int)((w->rows + c - 1) / c));
+    return true;
+}
 
 /* Decode task: rows [r0, r1) of W, all n tokens per row.
  * y[t, r] = dot(W[r, :], x[t, :]) (+ bias[r]). Tokens go in blocks of
@@ -204,6 +265,7 @@ void sg_mm_run(sg_mm *mm, const sg_weight *w, const float *x, int64_t n, float *
     int64_t T = mm->n_threads;
     mm_job j = {.mm = mm, .w = w, .tr = tr, .row_bytes = sg_dtype_row_bytes(w->dtype, w->cols),
                 .x = x, .n = n, .y = y, .bias = bias, .n_tchunks = 1, .tokens_per_chunk = n};
+    if (mm->q8 && q8_run(mm, &j)) return;
 
     if (n <= (mm->decode_max >= 0 ? mm->decode_max : decode_max_n(w->dtype))) {
         /* ~16 chunks per thread for balance, within [ROWS_MIN, ROWS_MAX] rows */

@@ -10,7 +10,8 @@
  *  - many rows of x (prompt processing): compute-bound; each thread takes a
  *    tile of W's rows, dequantizes it to f32 in its scratch buffer (F32 weights
  *    are used in place) and multiplies with single-threaded BLAS sgemm.
- * All threads come from the shared sg_pool; no allocation happens per call.
+ * All threads come from the shared sg_pool; no allocation happens per call
+ * (q8 mode: its activation buffer grows to the largest n seen, then stays).
  */
 #ifndef SG_TENSOR_MATMUL_H
 #define SG_TENSOR_MATMUL_H
@@ -37,6 +38,13 @@ int64_t sg_mm_max_cols(const sg_mm *mm);
  * dot-product path, larger n the tiled sgemm path. decode_max < 0 restores
  * the measured per-dtype default. */
 void sg_mm_set_decode_max(sg_mm *mm, int64_t decode_max);
+
+/* 8-bit activations (tensor/q8.h) for Q8_0/Q4_0/Q4_K/Q6_K weights: on, every
+ * call with such weights quantizes x per token and block of 32 and runs the
+ * integer kernels, for any n (they are batch-invariant by construction, so
+ * the decode/prompt regimes and set_decode_max no longer apply to them).
+ * Other dtypes keep the FP32 paths. Off by default (exact FP32). */
+void sg_mm_set_q8(sg_mm *mm, bool on);
 
 /* y[n, w->rows] = x[n, w->cols] . W^T (+ bias[rows] when bias != NULL).
  * x and y are contiguous row-major; w->cols <= max_cols. */
