@@ -13,8 +13,9 @@
 # (--pre-steps/--sft-steps: a quick trial, warmup 1 and no validation).
 # Steps (all deterministic for a given thread count):
 #   1. tools/make_instruct_corpus.py --seed 1 --meta --system-prompts DEPLOYMENTS
-#      (fr/en/de synthetic corpus; 30 % of the conversations start with a deployment's
-#      exact system message)
+#      --system-prompts-share 0.12 (fr/en/de synthetic corpus; 12 % of the conversations start
+#      with a deployment's exact system message, answered in the user's language as those
+#      prompts ask)
 #   2. stargate tokenizer train: byte-level BPE, 4096 tokens, on pretrain.txt plus the deployments'
 #      system messages (repeated, so their words, Arabic included, get merges and the messages
 #      stay short in tokens); ChatML specials; the ChatML template is added to the vocabulary
@@ -37,6 +38,7 @@ SFT_STEPS=
 SEED=1
 VOCAB=4096
 SYS_REPEAT=200
+SYS_SHARE=0.12
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -63,7 +65,8 @@ t_start=$(date +%s)
 stamp() { echo "== $(date -u +%H:%M:%S) (+$(( $(date +%s) - t_start ))s) $*"; }
 
 stamp "1. corpus"
-"$PY" "$ROOT/tools/make_instruct_corpus.py" --out corpus --seed "$SEED" --meta --system-prompts "$DEPLOY"
+"$PY" "$ROOT/tools/make_instruct_corpus.py" --out corpus --seed "$SEED" --meta --system-prompts "$DEPLOY" \
+    --system-prompts-share "$SYS_SHARE"
 
 stamp "2. tokenizer"
 # the deployments' system messages (as the server prepends them), one file each, and all of

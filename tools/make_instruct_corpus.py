@@ -8,6 +8,7 @@ gives byte-identical files.
 
     /usr/bin/python3 tools/make_instruct_corpus.py --out data/instruct [--seed 1]
         [--examples 60000] [--pretrain-mb 8] [--val-fraction 0.02] [--meta] [--system-prompts DIR]
+        [--deployment-language user|deployment]
 
 Languages: French (fr), English (en), German (de), balanced. Categories (balanced by weight):
   smalltalk  greetings, how are you, thanks, goodbye, who are you, what can you do ...
@@ -26,9 +27,10 @@ Every computed answer comes from datetime / exact decimal arithmetic.
 Language rule taught: the assistant answers in the language of the user's message, unless a
 system prompt orders a language ("Réponds toujours en français." -- a French deployment);
 then it answers in that language whatever the question's language. With --system-prompts DIR
-(deployment profiles, deployments/*.json), 30 % of the conversations start with the exact
-system message the server prepends for one of them (system_prompt, blank line, guidance): a
-fr/en/de deployment sets the answer language to its own; another (ar) keeps the user's.
+(deployment profiles, deployments/*.json), 30 % (--system-prompts-share) of the conversations
+start with the exact system message the server prepends for one of them (system_prompt, blank line, guidance); the
+assistant answers in the user's language as those prompts ask, or with --deployment-language
+deployment in the deployment's language (fr/en/de; another, such as ar, keeps the user's).
 
 Outputs in --out:
   sft.jsonl          {"messages": [{"role": "system"?}, {"role": "user"}, {"role": "assistant"}, ...]}
@@ -1641,16 +1643,17 @@ def load_system_prompts(d):
     return out
 
 
-def gen_conversation(rng, user_lang, deployments=None):
+def gen_conversation(rng, user_lang, deployments=None, deploy_rule="user", deploy_share=DEPLOY_SHARE):
     """One conversation: (messages, meta). With deployments, DEPLOY_SHARE of the conversations
-    start with one of their system messages: it sets the answer language to the deployment's
-    when that is fr/en/de; otherwise (e.g. Arabic, absent from the corpus) the assistant answers
-    in the user's language."""
+    start with one of their system messages (deploy_share of them). deploy_rule "user": the assistant answers in the
+    user's language (what the example deployments' prompts say: "Répondez dans la langue de
+    votre interlocuteur"); "deployment": in the deployment's language when that is fr/en/de,
+    else (e.g. Arabic, absent from the corpus) in the user's."""
     msgs, meta = [], {"system": None, "turns": []}
     force = None
-    if deployments and rng.random() < DEPLOY_SHARE:
+    if deployments and rng.random() < deploy_share:
         dep_id, dep_lang, text = deployments[rng.randrange(len(deployments))]
-        force = dep_lang if dep_lang in LANGS else None
+        force = dep_lang if dep_lang in LANGS and deploy_rule == "deployment" else None
         msgs.append({"role": "system", "content": text})
         meta["system"] = {"lang": dep_lang, "force": force, "deployment": dep_id}
         r = 1.0
@@ -1765,8 +1768,12 @@ def main(argv=None):
     ap.add_argument("--pretrain-jsonl", action="store_true", help="also write pretrain.jsonl ({\"text\"} per paragraph)")
     ap.add_argument("--meta", action="store_true", help="also write sft.meta.jsonl (for the tests)")
     ap.add_argument("--system-prompts", metavar="DIR",
-                    help="deployment profiles (*.json): their system messages start {:.0%} of the conversations".format(
-                        DEPLOY_SHARE))
+                    help="deployment profiles (*.json): their system messages start some of the conversations")
+    ap.add_argument("--system-prompts-share", type=float, default=DEPLOY_SHARE,
+                    help="share of the conversations that start with a deployment's system message")
+    ap.add_argument("--deployment-language", choices=("user", "deployment"), default="user",
+                    help="under a deployment's system message, answer in the user's language (default, as the "
+                         "example prompts ask) or in the deployment's (fr/en/de; others: the user's)")
     args = ap.parse_args(argv)
     if args.examples < 0 or args.pretrain_mb < 0 or not 0 <= args.val_fraction < 1:
         ap.error("--examples and --pretrain-mb must be >= 0, --val-fraction in [0, 1)")
@@ -1786,7 +1793,8 @@ def main(argv=None):
     deployments = load_system_prompts(args.system_prompts) if args.system_prompts else None
     for i in range(args.examples):
         user_lang = LANGS[i % 3]
-        msgs, meta = gen_conversation(rng, user_lang, deployments)
+        msgs, meta = gen_conversation(rng, user_lang, deployments, args.deployment_language,
+                                      args.system_prompts_share)
         first_user = next(m["content"] for m in msgs if m["role"] == "user")
         split = "val" if in_val(first_user, args.val_fraction) else "train"
         files[split].write(json.dumps({"messages": msgs}, ensure_ascii=False) + "\n")

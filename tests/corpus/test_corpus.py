@@ -310,28 +310,12 @@ TEST_DEPLOYMENTS = {
 }
 
 
-def check_deployments(args):
-    """--system-prompts: the exact system messages start about 30 % of the conversations, the
-    answer language follows the deployment (fr/en/de) or the user (ar), determinism."""
-    ddir = os.path.join(args.work, "deployments")
-    os.makedirs(ddir, exist_ok=True)
-    for k, v in TEST_DEPLOYMENTS.items():
-        with open(os.path.join(ddir, k + ".json"), "w", encoding="utf-8") as f:
-            json.dump(v, f, ensure_ascii=False)
-    with open(os.path.join(ddir, "README.txt"), "w") as f:
-        f.write("not a profile\n")
-    D, E = (os.path.join(args.work, x) for x in ("d", "e"))
-    n = 1200
-    run(args.tool, D, 7, n, 0.05, ["--system-prompts", ddir])
-    run(args.tool, E, 7, n, 0.05, ["--system-prompts", ddir])
-    for name in ("sft.jsonl", "sft.val.jsonl", "sft.meta.jsonl"):
-        check(read(os.path.join(D, name)) == read(os.path.join(E, name)), "determinism with --system-prompts: " + name)
+def check_deployment_lines(pairs, n, rule):
+    """pairs: (conversation line, its meta); the question language is the meta's, the answer's detected."""
     want = {k: v["system_prompt"] + ("\n\n" + v["guidance"] if v.get("guidance") else "") for k, v in TEST_DEPLOYMENTS.items()}
-    lines = open(os.path.join(D, "sft.jsonl"), encoding="utf-8").read().splitlines() + \
-        open(os.path.join(D, "sft.val.jsonl"), encoding="utf-8").read().splitlines()
     seen = {k: 0 for k in want}
-    ar_langs = set()
-    for line in lines:
+    user_langs = {k: set() for k in want}
+    for line, meta in pairs:
         msgs = json.loads(line)["messages"]
         if msgs[0]["role"] != "system":
             continue
@@ -339,19 +323,45 @@ def check_deployments(args):
         if not dep:
             continue
         seen[dep[0]] += 1
-        for i in range(1, len(msgs) - 1, 2):
+        for i, t in zip(range(1, len(msgs) - 1, 2), meta["turns"]):
             q, a = msgs[i]["content"], msgs[i + 1]["content"]
-            got, gq = detect(a), detect(q)
-            if dep[0] == "ar":
-                if got and gq:
-                    check(got == gq, "ar deployment: answer in {} to a question in {}: {!r} -> {!r}".format(got, gq, q, a))
-                    ar_langs.add(got)
-            elif got:
-                check(got == dep[0], "{} deployment: answer in {}: {!r} -> {!r}".format(dep[0], got, q, a))
+            got = detect(a)
+            expect = t["qlang"] if dep[0] == "ar" or rule == "user" else dep[0]
+            if got:
+                check(got == expect, "{} deployment ({}): answer in {}, want {}: {!r} -> {!r}".format(
+                    dep[0], rule, got, expect, q, a))
+                user_langs[dep[0]].add(got)
     total = sum(seen.values())
     check(0.2 * n < total < 0.4 * n, "deployment system messages in {} of {} conversations".format(total, n))
     check(all(v > 0.04 * n for v in seen.values()), "a deployment is missing: {}".format(seen))
-    check(ar_langs == {"fr", "en", "de"}, "ar deployment: answers only in {}".format(sorted(ar_langs)))
+    for k, langs in user_langs.items():
+        expect = {k} if rule == "deployment" and k != "ar" else {"fr", "en", "de"}
+        check(langs == expect, "{} deployment ({}): answers in {}, want {}".format(k, rule, sorted(langs), sorted(expect)))
+
+
+def check_deployments(args):
+    """--system-prompts: the exact system messages start about 30 % of the conversations; the
+    answer language is the user's (default) or, with --deployment-language deployment, the
+    deployment's for fr/en/de and still the user's for ar; determinism."""
+    ddir = os.path.join(args.work, "deployments")
+    os.makedirs(ddir, exist_ok=True)
+    for k, v in TEST_DEPLOYMENTS.items():
+        with open(os.path.join(ddir, k + ".json"), "w", encoding="utf-8") as f:
+            json.dump(v, f, ensure_ascii=False)
+    with open(os.path.join(ddir, "README.txt"), "w") as f:
+        f.write("not a profile\n")
+    D, E, G = (os.path.join(args.work, x) for x in ("d", "e", "g"))
+    n = 1200
+    run(args.tool, D, 7, n, 0.05, ["--system-prompts", ddir])
+    run(args.tool, E, 7, n, 0.05, ["--system-prompts", ddir])
+    run(args.tool, G, 7, n, 0.05, ["--system-prompts", ddir, "--deployment-language", "deployment"])
+    for name in ("sft.jsonl", "sft.val.jsonl", "sft.meta.jsonl"):
+        check(read(os.path.join(D, name)) == read(os.path.join(E, name)), "determinism with --system-prompts: " + name)
+    for d, rule in ((D, "user"), (G, "deployment")):
+        it = {sp: iter(open(os.path.join(d, f), encoding="utf-8").read().splitlines())
+              for sp, f in (("train", "sft.jsonl"), ("val", "sft.val.jsonl"))}
+        metas = [json.loads(l) for l in open(os.path.join(d, "sft.meta.jsonl"), encoding="utf-8")]
+        check_deployment_lines([(next(it[m["split"]]), m) for m in metas], n, rule)
 
 
 def main():
