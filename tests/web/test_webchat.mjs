@@ -14,7 +14,7 @@
 // Markdown renderer fed hostile input inside the page; export; deleting the
 // conversation (gone from the page and from the API); the Arabic deployment
 // lays the page out right to left; deleting the account ends the key; a
-// --no-auth server needs no key.
+// rate-limited key gets a polite 429 message; a --no-auth server needs no key.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -261,7 +261,9 @@ export async function runBrowser(chromium, base, key, deployments, outDir) {
         check(userText === question, `reopened: the question (${userText})`);
         const reText = await page.locator('[data-testid="message"][data-role="assistant"] ' +
             '[data-testid="message-content"]').first().textContent();
-        check(reText === shownAnswer, 'reopened: the same answer as streamed');
+        check(reText === shownAnswer, `reopened: the same answer as streamed (${reText.length} characters shown ` +
+            `after the reload, ${shownAnswer.length} while streaming; the server stores ` +
+            `${(msgs[1]?.content || '').length})`);
         log('reload keeps the conversation');
 
         // --- Stop: a second message, stopped once its answer has started (the
@@ -394,6 +396,41 @@ export async function runBrowser(chromium, base, key, deployments, outDir) {
     }
 }
 
+// A key limited to 1 request per minute: the page explains the 429 politely,
+// with the server's Retry-After.
+export async function runRateLimited(chromium, base, key) {
+    const errors = [];
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+    try {
+        const { page } = await newPage(browser, errors);
+        page.on('console', (m) => {
+            // the 429s themselves are logged by Chromium; they are expected here
+            if (/status of 429/.test(m.text())) {
+                errors.splice(errors.indexOf(`console: ${m.text()}`), 1);
+            }
+        });
+        await page.goto(`${base}/`);
+        await page.getByTestId('signin-key').fill(key);
+        await page.getByTestId('signin-submit').click();
+        await page.getByTestId('app').waitFor();
+        const banner = page.getByTestId('error-banner');
+        await banner.waitFor();
+        const text = await page.getByTestId('error-text').textContent();
+        check(/\d+/.test(text) && await banner.getAttribute('data-kind') === 'error',
+            `429: the page asks to wait, with the delay (${text})`);
+        const r = await apiCall(base, key, 'GET', '/v1/conversations');
+        check(r.status === 429 && /^\d+$/.test(r.headers.get('retry-after') || ''),
+            `429 with Retry-After (${r.status}, ${r.headers.get('retry-after')})`);
+        check(r.json?.error?.code === 'rate_limit_exceeded', `429 code ${r.json?.error?.code}`);
+        log(`rate limit explained: ${text.trim()}`);
+    } finally {
+        await browser.close();
+    }
+    for (const e of errors) {
+        check(false, e);
+    }
+}
+
 export async function runNoAuth(chromium, base) {
     const errors = [];
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
@@ -472,6 +509,9 @@ async function main() {
         const dl = await apiCall(server.base, key, 'GET', '/v1/deployments');
         check(dl.status === 200 && Array.isArray(dl.json?.data), `GET /v1/deployments: ${dl.status}`);
         await runBrowser(chromium, server.base, key, dl.json?.data || [], outDir);
+        admin('user', 'create', '--tenant', 't1', 'limited');
+        const limited = admin('key', 'create', '--tenant', 't1', '--user', 'limited', '--rpm', '1').split('\n')[0].trim();
+        await runRateLimited(chromium, server.base, limited);
     } finally {
         const code = await stopServer(server);
         check(code === 0, `the server exits 0 on SIGTERM (${code})`);
