@@ -225,9 +225,9 @@ bool srv_conversation_begin(srv_server *S, const srv_principal *who, srv_request
         }
     }
     /* then the stored history goes in front of them */
-    for (int i = 0; ok && i < n; i++) {
-        if (!strcmp(msgs[i].role, "assistant") && !msgs[i].content[0]) continue; /* nothing was said */
-        if (!insert_message(p, i, msgs[i].role, xstrdup(msgs[i].content))) {
+    for (int i = 0, at = 0; ok && i < n; i++) {
+        if (!strcmp(msgs[i].role, "assistant") && (!msgs[i].content || !msgs[i].content[0])) continue; /* nothing said */
+        if (!insert_message(p, at++, msgs[i].role, xstrdup(msgs[i].content ? msgs[i].content : ""))) {
             srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
             ok = false;
         }
