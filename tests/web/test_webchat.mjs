@@ -2,7 +2,7 @@
 // and the deployments, driven in headless Chromium (Debian's
 // /usr/bin/chromium) by playwright-core.
 //
-//   node tests/web/test_webchat.mjs STARGATE MODEL DEPLOYMENTS_DIR OUT_DIR
+//   node tests/web/test_webchat.mjs STARGATE MODEL DEPLOYMENTS_DIR OUT_DIR [REASONING_MODEL]
 //
 // Exit status: 0 passed, 1 failed, 77 skipped (no playwright-core or no
 // Chromium). Screenshots are written to OUT_DIR (paths printed).
@@ -431,7 +431,9 @@ export async function runRateLimited(chromium, base, key) {
     }
 }
 
-export async function runNoAuth(chromium, base) {
+// A --no-auth server (its model answers inside <think>): no sign-in; the
+// reasoning streams into a collapsed <details> block, kept after a reload.
+export async function runNoAuth(chromium, base, deployments) {
     const errors = [];
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
     try {
@@ -442,6 +444,27 @@ export async function runNoAuth(chromium, base) {
         check(await page.getByTestId('sign-out').isHidden(), '--no-auth: no sign-out');
         check((await page.getByTestId('account-info').textContent()).length > 0, '--no-auth: local mode shown');
         log('no-auth mode needs no key');
+        const id = await page.getByTestId('deployment-select').inputValue();
+        const d = deployments.find((x) => x.id === id);
+        await page.getByTestId('composer-input').fill('Why is the sky blue?');
+        await page.getByTestId('send').click();
+        await assistantDone(page, 1);
+        const answer = page.locator('[data-testid="message"][data-role="assistant"]').first();
+        const details = answer.getByTestId('reasoning');
+        check(await details.isVisible(), 'reasoning: the block is shown');
+        check(!await details.evaluate((e) => e.open), 'reasoning: the block starts collapsed');
+        check(await details.locator('summary').textContent() === d?.ui?.reasoning,
+            `reasoning: summary in the deployment's language (${d?.ui?.reasoning})`);
+        const streamed = await answer.getByTestId('reasoning-text').textContent();
+        check(streamed.length > 0, 'reasoning: text streamed');
+        check(!await answer.getByTestId('reasoning-text').isVisible(), 'reasoning: hidden until opened');
+        await details.locator('summary').click();
+        check(await answer.getByTestId('reasoning-text').isVisible(), 'reasoning: shown when opened');
+        await page.reload();
+        await page.waitForFunction(() => document.querySelectorAll('[data-testid="message"]').length === 2);
+        const again = page.locator('[data-testid="message"][data-role="assistant"]').first();
+        check((await again.getByTestId('reasoning-text').textContent()).length > 0, 'reasoning: kept after a reload');
+        log(`reasoning shown collapsed (${streamed.length} characters)`);
     } finally {
         await browser.close();
     }
@@ -478,9 +501,9 @@ async function checkAssets(base) {
 }
 
 async function main() {
-    const [stargate, model, deployDir, outDir] = process.argv.slice(2);
+    let [stargate, model, deployDir, outDir, reasoningModel] = process.argv.slice(2); // eslint-disable-line prefer-const
     if (!stargate || !model || !deployDir || !outDir) {
-        console.error('usage: test_webchat.mjs STARGATE MODEL DEPLOYMENTS_DIR OUT_DIR');
+        console.error('usage: test_webchat.mjs STARGATE MODEL DEPLOYMENTS_DIR OUT_DIR [REASONING_MODEL]');
         process.exit(2);
     }
     let chromium;
@@ -494,6 +517,7 @@ async function main() {
         console.log(`SKIP: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
         process.exit(77);
     }
+    outDir = path.resolve(outDir);
     fs.mkdirSync(outDir, { recursive: true });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-web-'));
     const db = path.join(dir, 'store.db');
@@ -517,10 +541,11 @@ async function main() {
         check(code === 0, `the server exits 0 on SIGTERM (${code})`);
     }
 
-    const open = await startServer(stargate, model, ['--no-auth', '--db', path.join(dir, 'local.db'),
+    const open = await startServer(stargate, reasoningModel || model, ['--no-auth', '--db', path.join(dir, 'local.db'),
         '--deployments', deployDir, '--ctx', '4096'], dir);
     try {
-        await runNoAuth(chromium, open.base);
+        const dl = await apiCall(open.base, null, 'GET', '/v1/deployments');
+        await runNoAuth(chromium, open.base, dl.json?.data || []);
     } finally {
         check(await stopServer(open) === 0, 'the --no-auth server exits 0');
     }
