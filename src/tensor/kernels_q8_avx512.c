@@ -73,15 +73,27 @@ AI rowstep prep_q4_0(const uint8_t *row, int64_t k, int full)
     return s;
 }
 
-/* Q4_K: chunk c (64 values) of a super-block; ds = d * sc per sub-block. */
-AI rowstep prep_q4_k(const uint8_t *sb, int c, const float *ds)
+/* Q4_K: chunk c (64 values) of a super-block; sm = [d * sc (8), -dmin * m (8)]. */
+AI rowstep prep_q4_k(const uint8_t *sb, int c, const float *sm)
 {
     __m256i v = _mm256_loadu_si256((const __m256i *)(sb + 16 + 32 * c));
     __m512i t = _mm512_inserti64x4(_mm512_castsi256_si512(v), v, 1);
     rowstep s;
     s.w = _mm512_and_si512(_mm512_mask_srli_epi16(t, 0xFFFF0000u, t, 4), _mm512_set1_epi8(0x0F));
-    s.dw = dw2(ds[2 * c], ds[2 * c + 1]);
+    const __m512i idx = _mm512_set_epi32(2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1,
+                                         2 * c + 1, 2 * c + 1, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c);
+    s.dw = _mm512_permutexvar_ps(idx, _mm512_load_ps(sm));
     return s;
+}
+
+/* Q4_K super-block scales: sm[0..7] = d * sc[s], sm[8..15] = -(dmin * m[s]) (exact products). */
+AI void scales_q4_k(const uint8_t *sb, float *sm)
+{
+    uint64_t sc, m;
+    sg_q4_k_scales_packed(sb + 4, &sc, &m);
+    __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x((long long)m, (long long)sc)));
+    __m512 d = dw2(sg_f16_to_f32(sg_rd_u16(sb)), -sg_f16_to_f32(sg_rd_u16(sb + 2)));
+    _mm512_store_ps(sm, _mm512_mul_ps(d, f));
 }
 
 /* Q6_K: chunk c of a super-block; ds = d * sc per 16-value sub-block. */
@@ -101,92 +113,114 @@ AI rowstep prep_q6_k(const uint8_t *sb, int c, const float *ds)
     }
     rowstep s;
     s.w = _mm512_or_si512(_mm512_and_si512(nib, _mm512_set1_epi8(0x0F)), _mm512_and_si512(hs, _mm512_set1_epi8(0x30)));
-    const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    s.dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_loadu_ps(ds + 4 * c)));
+    const int b = 4 * c;
+    const __m512i idx = _mm512_set_epi32(b + 3, b + 3, b + 3, b + 3, b + 2, b + 2, b + 2, b + 2, b + 1, b + 1, b + 1,
+                                         b + 1, b, b, b, b);
+    s.dw = _mm512_permutexvar_ps(idx, _mm512_load_ps(ds));
     return s;
+}
+
+/* Q6_K super-block scales: ds[s] = d * sc[s] (exact). */
+AI void scales_q6_k(const uint8_t *sb, float *ds)
+{
+    __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sb + 192))));
+    _mm512_store_ps(ds, _mm512_mul_ps(_mm512_set1_ps(sg_f16_to_f32(sg_rd_u16(sb + 208))), f));
 }
 
 #define NRM 4
 #define NTM 4
+
+/* Token side of one step at value k: activations, scales, offset correction. */
+typedef struct {
+    __m512i x, xc;
+    __m512 dx;
+} tokstep;
+
+AI tokstep tok_step(const int dt, const sg_q8_act *a, int64_t ti, int64_t k, int full)
+{
+    const int64_t cols = a->cols, nb = cols / 32, blk = k / 32;
+    const int8_t *xq = a->q + ti * cols + k;
+    const float *xd = a->d + ti * nb + blk;
+    tokstep s;
+    s.x = full ? _mm512_loadu_si512(xq) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xq);
+    s.dx = dw2(xd[0], full ? xd[1] : 0.0f);
+    if (dt == SG_Q8_0 || dt == SG_Q4_0) {
+        const int32_t *sm = a->s32 + ti * nb + blk;
+        __m512i xc = lanes08(sm[0], full ? sm[1] : 0);
+        s.xc = dt == SG_Q8_0 ? _mm512_slli_epi32(xc, 7) : _mm512_slli_epi32(xc, 3);
+    } else if (dt == SG_Q6_K) {
+        const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+        __m128i s4 = _mm_loadu_si128((const __m128i *)(a->s16 + ti * 2 * nb + 2 * blk));
+        s.xc = _mm512_slli_epi32(_mm512_maskz_permutexvar_epi32(0x1111, idx, _mm512_castsi128_si512(s4)), 5);
+    } else {
+        s.xc = _mm512_setzero_si512();
+    }
+    return s;
+}
+
+/* The per-pair operations of one step: the same in every tile shape. */
+#define PAIRS(NR, NT, rs, k, full)                                                                                 \
+    _Pragma("GCC unroll 4") for (int u = 0; u < NT; u++)                                                          \
+    {                                                                                                              \
+        tokstep ts = tok_step(dt, a, t + u, k, full);                                                              \
+        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                                       \
+        {                                                                                                          \
+            __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(ts.xc, rs[r].w, ts.x));                              \
+            acc[r][u] = _mm512_fmadd_ps(p, _mm512_mul_ps(rs[r].dw, ts.dx), acc[r][u]);                             \
+        }                                                                                                          \
+    }
 
 /* The micro-kernel: rows w[0..NR), tokens t..t+NT. dt, NR, NT are constants
  * at every call site, so each instantiation keeps acc in registers. */
 AI void micro(const int dt, const int NR, const int NT, const uint8_t *w, size_t row_bytes, const sg_q8_act *a,
               int64_t t, float *y, int64_t ldy, const float *bias)
 {
-    const int64_t cols = a->cols, nb = cols / 32;
+    const int64_t cols = a->cols;
     __m512 acc[NRM][NTM];
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
 #pragma GCC unroll 4
         for (int u = 0; u < NT; u++) acc[r][u] = _mm512_setzero_ps();
-    float ds[NRM][16], dm[NRM][8];
-    for (int64_t k = 0; k < cols; k += 64) {
-        const int full = k + 64 <= cols;
-        const int c = (int)((k % SG_QK_K) / 64);
-        const int64_t blk = k / 32;
-        rowstep rs[NRM];
-        if (dt == SG_Q4_K || dt == SG_Q6_K) {
-            const size_t bb = dt == SG_Q4_K ? SG_Q4_K_BYTES : SG_Q6_K_BYTES;
+    if (dt == SG_Q4_K || dt == SG_Q6_K) {
+        const size_t bb = dt == SG_Q4_K ? SG_Q4_K_BYTES : SG_Q6_K_BYTES;
+        _Alignas(64) float sc[NRM][16];
+        for (int64_t k0 = 0; k0 < cols; k0 += SG_QK_K) {
+            const uint8_t *sb = w + (size_t)(k0 / SG_QK_K) * bb;
 #pragma GCC unroll 4
             for (int r = 0; r < NR; r++) {
-                const uint8_t *sb = w + (size_t)r * row_bytes + (size_t)(k / SG_QK_K) * bb;
-                if (c == 0) {
-                    if (dt == SG_Q4_K) {
-                        float d = sg_f16_to_f32(sg_rd_u16(sb)), dmin = sg_f16_to_f32(sg_rd_u16(sb + 2));
-                        uint8_t sc[8], m[8];
-                        sg_q4_k_scales(sb + 4, sc, m);
-                        for (int i = 0; i < 8; i++) {
-                            ds[r][i] = d * (float)sc[i];
-                            dm[r][i] = -(dmin * (float)m[i]);
-                        }
-                    } else {
-                        float d = sg_f16_to_f32(sg_rd_u16(sb + 208));
-                        const int8_t *sc = (const int8_t *)(sb + 192);
-                        for (int i = 0; i < 16; i++) ds[r][i] = d * (float)sc[i];
-                    }
-                }
-                rs[r] = dt == SG_Q4_K ? prep_q4_k(sb, c, ds[r]) : prep_q6_k(sb, c, ds[r]);
+                if (dt == SG_Q4_K)
+                    scales_q4_k(sb + (size_t)r * row_bytes, sc[r]);
+                else
+                    scales_q6_k(sb + (size_t)r * row_bytes, sc[r]);
             }
-        } else {
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) {
+                rowstep rs[NRM];
+#pragma GCC unroll 4
+                for (int r = 0; r < NR; r++)
+                    rs[r] = dt == SG_Q4_K ? prep_q4_k(sb + (size_t)r * row_bytes, c, sc[r])
+                                          : prep_q6_k(sb + (size_t)r * row_bytes, c, sc[r]);
+                PAIRS(NR, NT, rs, k0 + 64 * c, 1)
+            }
+            if (dt == SG_Q4_K) { /* mins: acc += -(dmin * m) * (d_x * sum x), per sub-block lane */
+#pragma GCC unroll 4
+                for (int u = 0; u < NT; u++) {
+                    __m512 fx = _mm512_zextps256_ps512(_mm256_loadu_ps(a->fx + (t + u) * (cols / 32) + k0 / 32));
+#pragma GCC unroll 4
+                    for (int r = 0; r < NR; r++)
+                        acc[r][u] = _mm512_fmadd_ps(_mm512_zextps256_ps512(_mm256_load_ps(sc[r] + 8)), fx, acc[r][u]);
+                }
+            }
+        }
+    } else {
+        for (int64_t k = 0; k < cols; k += 64) {
+            const int full = k + 64 <= cols;
+            rowstep rs[NRM];
 #pragma GCC unroll 4
             for (int r = 0; r < NR; r++)
                 rs[r] = dt == SG_Q8_0 ? prep_q8_0(w + (size_t)r * row_bytes, k, full)
                                       : prep_q4_0(w + (size_t)r * row_bytes, k, full);
-        }
-#pragma GCC unroll 4
-        for (int u = 0; u < NT; u++) {
-            const int64_t ti = t + u;
-            const int8_t *xq = a->q + ti * cols + k;
-            const float *xd = a->d + ti * nb + blk;
-            __m512i x = full ? _mm512_loadu_si512(xq) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xq);
-            __m512 dx = dw2(xd[0], full ? xd[1] : 0.0f);
-            __m512i xc;
-            if (dt == SG_Q8_0 || dt == SG_Q4_0) {
-                const int32_t *s = a->s32 + ti * nb + blk;
-                xc = lanes08(s[0], full ? s[1] : 0);
-                xc = dt == SG_Q8_0 ? _mm512_slli_epi32(xc, 7) : _mm512_slli_epi32(xc, 3);
-            } else if (dt == SG_Q6_K) {
-                const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-                __m128i s4 = _mm_loadu_si128((const __m128i *)(a->s16 + ti * 2 * nb + 2 * blk));
-                xc = _mm512_slli_epi32(_mm512_maskz_permutexvar_epi32(0x1111, idx, _mm512_castsi128_si512(s4)), 5);
-            } else {
-                xc = _mm512_setzero_si512();
-            }
-#pragma GCC unroll 4
-            for (int r = 0; r < NR; r++) {
-                __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(xc, rs[r].w, x));
-                acc[r][u] = _mm512_fmadd_ps(p, _mm512_mul_ps(rs[r].dw, dx), acc[r][u]);
-            }
-        }
-        if (dt == SG_Q4_K && c == 3) {
-#pragma GCC unroll 4
-            for (int u = 0; u < NT; u++) {
-                __m512 fx = _mm512_zextps256_ps512(_mm256_loadu_ps(a->fx + (t + u) * nb + (k / SG_QK_K) * 8));
-#pragma GCC unroll 4
-                for (int r = 0; r < NR; r++)
-                    acc[r][u] = _mm512_fmadd_ps(_mm512_zextps256_ps512(_mm256_loadu_ps(dm[r])), fx, acc[r][u]);
-            }
+            PAIRS(NR, NT, rs, k, full)
         }
     }
 #pragma GCC unroll 4
