@@ -6,7 +6,7 @@
 # backups skipped) and the table srv_webui_assets[] of srv_asset (see
 # src/serve/webui.h): URL path "/<name>", Content-Type from the extension,
 # data, length and a strong ETag (the first 16 hex digits of the content's
-# SHA-256, quoted). The file is rewritten only when its text changes.
+# SHA-256, quoted).
 if(NOT WEB_DIR OR NOT OUT)
   message(FATAL_ERROR "usage: cmake -DWEB_DIR=<dir> -DOUT=<file.c> -P webui_embed.cmake")
 endif()
@@ -71,10 +71,6 @@ ${table}};
 const size_t srv_webui_count = ${n};
 ")
 
-set(old "")
-if(EXISTS "${OUT}")
-  file(READ "${OUT}" old)
-endif()
-if(NOT old STREQUAL text)
-  file(WRITE "${OUT}" "${text}")
-endif()
+# Always written (even unchanged), so that the output is newer than the web
+# files and the build does not run this script again and again.
+file(WRITE "${OUT}" "${text}")

@@ -501,7 +501,7 @@ async function checkAssets(base) {
 }
 
 async function main() {
-    let [stargate, model, deployDir, outDir, reasoningModel] = process.argv.slice(2); // eslint-disable-line prefer-const
+    let [stargate, model, deployDir, outDir, reasoningModel] = process.argv.slice(2);
     if (!stargate || !model || !deployDir || !outDir) {
         console.error('usage: test_webchat.mjs STARGATE MODEL DEPLOYMENTS_DIR OUT_DIR [REASONING_MODEL]');
         process.exit(2);
