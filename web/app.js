@@ -310,6 +310,10 @@ async function readEvents(body, onData) {
                 onData(obj);
             }
         }
+    } catch (e) {
+        // an error event or a bad chunk: stop reading, let the server know
+        reader.cancel().catch(() => {});
+        throw e;
     } finally {
         reader.releaseLock();
     }

@@ -23,6 +23,7 @@ export const ALLOWED_TAGS = Object.freeze([
 export const ALLOWED_ATTRS = Object.freeze(['href', 'rel', 'target', 'start', 'data-lang']);
 
 const MAX_DEPTH = 16; // nesting limit for lists/blockquotes/emphasis (hostile input)
+const MAX_SCAN = 2000; // how far a closing delimiter or "](url)" is looked for (keeps long lines linear)
 
 const RE_FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$/;
 const RE_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
@@ -239,7 +240,8 @@ const PUNCT = /[!-/:-@[-`{-~]/;
 // Find the closing delimiter `delim` in s from position `from`, not escaped,
 // not inside a code span. Returns its index or -1.
 function findClose(s, delim, from) {
-    for (let j = from; j <= s.length - delim.length; j++) {
+    const end = Math.min(s.length - delim.length, from + MAX_SCAN);
+    for (let j = from; j <= end; j++) {
         const c = s[j];
         if (c === '\\') {
             j++;
@@ -250,9 +252,9 @@ function findClose(s, delim, from) {
             while (s[j + n] === '`') {
                 n++;
             }
-            const end = s.indexOf('`'.repeat(n), j + n);
-            if (end >= 0) {
-                j = end + n - 1;
+            const close = s.indexOf('`'.repeat(n), j + n);
+            if (close >= 0) {
+                j = close + n - 1;
                 continue;
             }
         }
@@ -278,7 +280,8 @@ function findClose(s, delim, from) {
 function parseLink(s, i) {
     let depth = 0;
     let j = i;
-    for (; j < s.length; j++) {
+    const end = Math.min(s.length, i + MAX_SCAN);
+    for (; j < end; j++) {
         if (s[j] === '\\') {
             j++;
         } else if (s[j] === '[') {
@@ -290,17 +293,19 @@ function parseLink(s, i) {
             }
         }
     }
-    if (j >= s.length || s[j + 1] !== '(') {
+    if (j >= end || s[j + 1] !== '(') {
         return null;
     }
-    const m = /^\(\s*<?([^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*)>?(?:\s+(?:"[^"]*"|'[^']*'))?\s*\)/.exec(s.slice(j + 1));
+    RE_LINK_DEST.lastIndex = j + 1;
+    const m = RE_LINK_DEST.exec(s);
     if (!m) {
         return null;
     }
     return { label: s.slice(i + 1, j), url: m[1], end: j + 1 + m[0].length };
 }
 
-const RE_AUTOLINK = /^https?:\/\/[^\s<>"'`]+/i;
+const RE_LINK_DEST = /\(\s*<?([^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*)>?(?:\s+(?:"[^"]*"|'[^']*'))?\s*\)/y;
+const RE_AUTOLINK = /https?:\/\/[^\s<>"'`]+/iy;
 
 // Inline rendering of one line of text into parent.
 function renderInline(doc, s, parent, depth) {
@@ -360,7 +365,8 @@ function renderInline(doc, s, parent, depth) {
             }
         }
         if ((c === 'h' || c === 'H') && (i === 0 || !/[\p{L}\p{N}]/u.test(s[i - 1]))) {
-            const m = RE_AUTOLINK.exec(s.slice(i));
+            RE_AUTOLINK.lastIndex = i;
+            const m = RE_AUTOLINK.exec(s);
             if (m) {
                 let url = m[0].replace(/[.,;:!?)\]}]+$/, '');
                 // keep a closing parenthesis that balances one in the URL

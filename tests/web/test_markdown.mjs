@@ -125,6 +125,14 @@ const t0 = Date.now();
 render(('word **bold** `code` [l](https://e.org) _em_\n').repeat(3000));
 check(Date.now() - t0 < 5000, `large input took ${Date.now() - t0} ms`);
 
+// Pathological long lines (unmatched delimiters, brackets, URLs) stay fast.
+for (const unit of ['*a', '_b ', '[x', '**', '`', 'http://e.org/ ', '](', '~~q', '\\*']) {
+    const line = unit.repeat(Math.ceil(60000 / unit.length));
+    const t1 = Date.now();
+    checkSafe(line, `long line of ${JSON.stringify(unit)}`);
+    check(Date.now() - t1 < 3000, `a 60,000-character line of ${JSON.stringify(unit)} took ${Date.now() - t1} ms`);
+}
+
 if (fails) {
     console.error(`${fails} markdown check(s) failed`);
     process.exit(1);
