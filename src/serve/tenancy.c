@@ -7,8 +7,8 @@
  * Auth modes, decided at start-up:
  *   - keys exist in the store: every /v1 request needs a valid Bearer key;
  *   - no key yet and the server listens on loopback: local mode, requests
- *     without a key act as tenant "local", user "local" (announced); it ends
- *     for good as soon as a key is created (checked per request);
+ *     act as tenant "local", user "local" whatever key they send (announced);
+ *     it ends for good as soon as a key is created (checked per request);
  *   - no key yet on another address: a first key is created for tenant
  *     "default" and printed once;
  *   - --no-auth: local mode whatever the store holds (announced).
@@ -83,7 +83,9 @@ bool srv_authenticate(srv_server *S, struct MHD_Connection *c, srv_principal *wh
         if (!*key) key = NULL;
     }
     if (S->auth_off) return local_principal(S, who);
-    if (!key && atomic_load(&local_mode)) {
+    if (atomic_load(&local_mode)) {
+        /* no key exists: whatever a client sends (OpenAI clients always send
+         * one, often a placeholder such as "none") acts as user local */
         bool any = true;
         sg_error err = {0};
         if (sg_store_has_keys(S->store, &any, &err) == SG_OK && !any) return local_principal(S, who);
