@@ -124,6 +124,8 @@ def case_auth():
     s = Server("--log-requests")
     st, _, me = s.call("GET", "/v1/me")
     check(st == 200 and me.get("local_mode") is True, "no key yet: local mode (%s %s)" % (st, me))
+    st, _, me = s.call("GET", "/v1/me", key="sk-no-key-required")
+    check(st == 200 and me.get("user") == "local", "local mode: a placeholder key acts as user local")
     admin("tenant", "create", "acme", "--deployment", "de")
     key = new_key("acme")
     st, h, d = s.call("GET", "/v1/me")
