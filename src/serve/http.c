@@ -339,7 +339,7 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
     if (kind == SRV_CHAT) {
         st = srv_text_chat(S->text, p.messages, p.n_messages, &ids, &n, &in_reasoning, &err);
     } else if (p.prompt_text) {
-        st = srv_text_encode(S->text, p.prompt_text, strlen(p.prompt_text), false, &ids, &n, &err);
+        st = srv_text_encode_prompt(S->text, p.prompt_text, strlen(p.prompt_text), &ids, &n, &err);
     } else {
         ids = p.prompt_ids;
         n = p.n_prompt_ids;

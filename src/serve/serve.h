@@ -145,6 +145,10 @@ bool srv_text_reasoning(const srv_text *t); /* template opens a <think> block */
 /* Encode text; special = control tokens in the text become their ids. */
 sg_status srv_text_encode(const srv_text *t, const char *s, size_t n, bool special, int32_t **ids, int *n_ids,
                           sg_error *err);
+/* A completion's text prompt: BOS (and EOS) where the vocabulary's metadata
+ * asks for them, as llama.cpp's and vLLM's servers do; text stays text. */
+sg_status srv_text_encode_prompt(const srv_text *t, const char *s, size_t n, int32_t **ids, int *n_ids,
+                                 sg_error *err);
 /* Render chat messages into prompt tokens (template scaffold parsed with
  * special tokens, message contents never). */
 sg_status srv_text_chat(const srv_text *t, const srv_message *msgs, int n, int32_t **ids, int *n_ids,

@@ -106,13 +106,13 @@ bool srv_text_reasoning(const srv_text *t)
     return t->reasoning;
 }
 
-sg_status srv_text_encode(const srv_text *t, const char *s, size_t n, bool special, int32_t **ids, int *n_ids,
-                          sg_error *err)
+static sg_status encode(const srv_text *t, const char *s, size_t n, unsigned flags, int32_t **ids, int *n_ids,
+                       sg_error *err)
 {
 #ifdef SG_SERVE_HAVE_TOKENIZER
     if (t->tok) {
         size_t k = 0;
-        sg_status st = sg_tokenize(t->tok, s, n, special ? SG_TOKENIZE_PARSE_SPECIAL : 0, ids, &k, err);
+        sg_status st = sg_tokenize(t->tok, s, n, flags, ids, &k, err);
         if (st == SG_OK && k > (size_t)1 << 30) {
             free(*ids);
             return sg_fail(err, SG_ERR_INVALID, "prompt too long");
@@ -121,7 +121,7 @@ sg_status srv_text_encode(const srv_text *t, const char *s, size_t n, bool speci
         return st;
     }
 #endif
-    (void)special;
+    (void)flags;
     if (n > (size_t)1 << 30) return sg_fail(err, SG_ERR_INVALID, "prompt too long");
     int32_t *v = malloc((n ? n : 1) * sizeof *v);
     if (!v) return sg_fail(err, SG_ERR_NOMEM, "out of memory");
@@ -129,6 +129,18 @@ sg_status srv_text_encode(const srv_text *t, const char *s, size_t n, bool speci
     *ids = v;
     *n_ids = (int)n;
     return SG_OK;
+}
+
+sg_status srv_text_encode(const srv_text *t, const char *s, size_t n, bool special, int32_t **ids, int *n_ids,
+                          sg_error *err)
+{
+    return encode(t, s, n, special ? SG_TOKENIZE_PARSE_SPECIAL : 0, ids, n_ids, err);
+}
+
+sg_status srv_text_encode_prompt(const srv_text *t, const char *s, size_t n, int32_t **ids, int *n_ids,
+                                 sg_error *err)
+{
+    return encode(t, s, n, SG_TOKENIZE_ADD_SPECIAL, ids, n_ids, err);
 }
 
 /* Append the encoding of s to (*ids, *n, *cap). */
