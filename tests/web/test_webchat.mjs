@@ -108,15 +108,18 @@ async function apiCall(base, key, method, p, body) {
 
 // ---------------------------------------------------------------- the browser
 
-async function newPage(browser, errors) {
+// A page whose script errors, console errors (CSP violations included) and
+// dialogs are collected in errors; failed loads with an expected status
+// (expectedStatus, a regular expression) are not errors.
+async function newPage(browser, errors, expectedStatus = /^(401|404)$/) {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 800 } });
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_MS);
     page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
     page.on('console', (m) => {
         // CSP violations and script errors are reported on the console
-        if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|404)/
-            .test(m.text())) {
+        const load = /Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
+        if (m.type() === 'error' && !(load && expectedStatus.test(load[1]))) {
             errors.push(`console: ${m.text()}`);
         }
     });
@@ -402,13 +405,7 @@ export async function runRateLimited(chromium, base, key) {
     const errors = [];
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
     try {
-        const { page } = await newPage(browser, errors);
-        page.on('console', (m) => {
-            // the 429s themselves are logged by Chromium; they are expected here
-            if (/status of 429/.test(m.text())) {
-                errors.splice(errors.indexOf(`console: ${m.text()}`), 1);
-            }
-        });
+        const { page } = await newPage(browser, errors, /^(401|404|429)$/);
         await page.goto(`${base}/`);
         await page.getByTestId('signin-key').fill(key);
         await page.getByTestId('signin-submit').click();
