@@ -27,6 +27,8 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libpq-dev postgresql libsodium-dev
   # web chat end-to-end tests: headless Chromium driven by playwright-core
   chromium
+  # the NEON kernels: cross-compiled for arm64 and run under qemu in the tests
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
 
 # The serving tests' official OpenAI client (npm "openai", pinned by
