@@ -6,8 +6,15 @@
 // Checks the supported syntax renders to the expected elements, and that
 // hostile input (HTML tags, event handlers, javascript:/data: links) yields
 // only allowed elements and attributes, with the hostile text kept as text.
+import fs from 'node:fs';
 import { Document, elements, serialize } from './dom_shim.mjs';
-import { renderMarkdown, ALLOWED_TAGS, ALLOWED_ATTRS, safeHref } from '../../web/markdown.js';
+
+// web/markdown.js is an ES module served to browsers; web/ has no
+// package.json saying so, so it is loaded from its source as a module (any
+// node version, with or without module syntax detection).
+const source = fs.readFileSync(new URL('../../web/markdown.js', import.meta.url), 'utf8');
+const { renderMarkdown, ALLOWED_TAGS, ALLOWED_ATTRS, safeHref } =
+    await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`);
 
 const doc = new Document();
 let fails = 0;

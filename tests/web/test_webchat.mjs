@@ -503,6 +503,11 @@ async function main() {
         console.error('usage: test_webchat.mjs STARGATE MODEL DEPLOYMENTS_DIR OUT_DIR [REASONING_MODEL]');
         process.exit(2);
     }
+    const major = parseInt(process.versions.node, 10);
+    if (major < 20) {
+        console.log(`SKIP: playwright-core needs node >= 20 (this is ${process.versions.node})`);
+        process.exit(77);
+    }
     let chromium;
     try {
         ({ chromium } = await import('playwright-core'));
