@@ -186,6 +186,8 @@ const state = {
     current: null,      // the open conversation (null: a new, not yet created one)
     streaming: null,    // {controller, bubble} while an answer streams
     retryUntil: 0,      // Date.now() before which sending is pointless (429)
+    pollTimer: 0,       // re-reads a conversation whose answer is being generated elsewhere
+    pollCount: 0,
 };
 
 // ---------------------------------------------------------------- strings
@@ -674,6 +676,19 @@ async function openConversation(id) {
     renderConversationList();
     closeSidebar();
     scrollToEnd(true);
+    // an answer still being generated (another tab, another device): look again
+    // in a few seconds while this conversation stays open
+    clearTimeout(state.pollTimer);
+    if ((conv.messages || []).some((m) => m.status === 'streaming') && state.pollCount < 100) {
+        state.pollTimer = setTimeout(() => {
+            if (state.current?.id === conv.id && !state.streaming && !$('app').hidden) {
+                state.pollCount++;
+                openConversation(conv.id);
+            }
+        }, 3000);
+    } else {
+        state.pollCount = 0;
+    }
 }
 
 // ---------------------------------------------------------------- message bubbles
