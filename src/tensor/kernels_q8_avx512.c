@@ -49,9 +49,19 @@ typedef struct {
     __m512 dw;
 } rowstep;
 
+/* Weights stream from memory when decoding: fetch PF bytes ahead (rows are
+ * contiguous, so this runs into the next tile's rows at a row's end). */
+#define PF 4096
+AI void pf(const uint8_t *p)
+{
+    __builtin_prefetch(p + PF, 0, 3);
+}
+
 AI rowstep prep_q8_0(const uint8_t *row, int64_t k, int full)
 {
     const uint8_t *b = row + (k / 32) * SG_Q8_0_BYTES;
+    pf(b);
+    pf(b + 64);
     __m256i lo = _mm256_loadu_si256((const __m256i *)(b + 2));
     __m256i hi = full ? _mm256_loadu_si256((const __m256i *)(b + SG_Q8_0_BYTES + 2)) : _mm256_setzero_si256();
     rowstep s;
@@ -63,6 +73,7 @@ AI rowstep prep_q8_0(const uint8_t *row, int64_t k, int full)
 AI rowstep prep_q4_0(const uint8_t *row, int64_t k, int full)
 {
     const uint8_t *b = row + (k / 32) * SG_Q4_0_BYTES;
+    pf(b);
     __m128i lo = _mm_loadu_si128((const __m128i *)(b + 2));
     __m128i hi = full ? _mm_loadu_si128((const __m128i *)(b + SG_Q4_0_BYTES + 2)) : _mm_setzero_si128();
     __m512i t = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(lo, lo)), _mm256_set_m128i(hi, hi), 1);
@@ -78,6 +89,7 @@ AI rowstep prep_q4_k(const uint8_t *sb, int c, const float *sm)
 {
     __m256i v = _mm256_loadu_si256((const __m256i *)(sb + 16 + 32 * c));
     __m512i t = _mm512_inserti64x4(_mm512_castsi256_si512(v), v, 1);
+    if (c < 3) pf(sb + 64 * c);
     rowstep s;
     s.w = _mm512_and_si512(_mm512_mask_srli_epi16(t, 0xFFFF0000u, t, 4), _mm512_set1_epi8(0x0F));
     const __m512i idx = _mm512_set_epi32(2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1,
@@ -100,6 +112,7 @@ AI void scales_q4_k(const uint8_t *sb, float *sm)
 AI rowstep prep_q6_k(const uint8_t *sb, int c, const float *ds)
 {
     int half = c / 2, j = c % 2;
+    pf(sb + 64 * c);
     __m512i l = _mm512_loadu_si512(sb + 64 * half);
     __m256i h256 = _mm256_loadu_si256((const __m256i *)(sb + 128 + 32 * half));
     __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(h256), h256, 1);
