@@ -412,7 +412,7 @@ async function onSignin(ev) {
     state.key = key;
     try {
         state.me = await api('GET', '/v1/me');
-        state.noAuth = false;
+        state.noAuth = state.me?.local_mode === true; // local mode accepts any key
         sessionStorage.setItem(KEY_STORAGE, key);
         await enterApp();
     } catch (e) {
@@ -1084,7 +1084,7 @@ async function boot() {
     state.key = sessionStorage.getItem(KEY_STORAGE);
     try {
         state.me = await api('GET', '/v1/me');
-        state.noAuth = !state.key;
+        state.noAuth = !state.key || state.me?.local_mode === true;
         await enterApp();
     } catch (e) {
         if (e.status === 401) {
