@@ -25,19 +25,17 @@
  */
 #include "tensor/quantize.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "base/f16.h"
 #include "base/pool.h"
 #include "formats/gguf.h"
+#include "formats/gguf_write.h"
 #include "tensor/kernels.h"
 
 /* ------------------------------------------------------------ row encoders */
@@ -328,84 +326,6 @@ static sg_dtype pick_type(const sg_gguf *g, const sg_gguf_tensor *t, int ftype, 
     return want;
 }
 
-/* A growable byte buffer for the header. */
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-    bool oom;
-} qbuf;
-
-static void put(qbuf *b, const void *p, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
-
-static void put_u32(qbuf *b, uint32_t v) { put(b, &v, 4); }
-static void put_u64(qbuf *b, uint64_t v) { put(b, &v, 8); }
-static void put_str(qbuf *b, const char *s, size_t n)
-{
-    put_u64(b, n);
-    put(b, s, n);
-}
-
-static size_t scalar_bytes(sg_gguf_type t)
-{
-    switch (t) {
-    case SG_GGUF_UINT8: case SG_GGUF_INT8: case SG_GGUF_BOOL: return 1;
-    case SG_GGUF_UINT16: case SG_GGUF_INT16: return 2;
-    case SG_GGUF_UINT32: case SG_GGUF_INT32: case SG_GGUF_FLOAT32: return 4;
-    default: return 8;
-    }
-}
-
-/* Re-encode a parsed pair (the reader widened scalars; narrow them back). */
-static void put_kv(qbuf *b, const sg_gguf_kv *kv)
-{
-    put_str(b, kv->key, strlen(kv->key));
-    put_u32(b, (uint32_t)kv->type);
-    switch (kv->type) {
-    case SG_GGUF_STRING: put_str(b, kv->v.str.ptr, (size_t)kv->v.str.len); break;
-    case SG_GGUF_ARRAY:
-        put_u32(b, (uint32_t)kv->v.arr.type);
-        put_u64(b, kv->v.arr.n);
-        if (kv->v.arr.type == SG_GGUF_STRING)
-            for (uint64_t i = 0; i < kv->v.arr.n; i++) put_str(b, kv->v.arr.strs[i].ptr, (size_t)kv->v.arr.strs[i].len);
-        else
-            put(b, kv->v.arr.data, (size_t)kv->v.arr.n * scalar_bytes(kv->v.arr.type));
-        break;
-    case SG_GGUF_FLOAT32: {
-        float f = (float)kv->v.f64;
-        put(b, &f, 4);
-        break;
-    }
-    case SG_GGUF_FLOAT64: put(b, &kv->v.f64, 8); break;
-    case SG_GGUF_INT8: case SG_GGUF_INT16: case SG_GGUF_INT32: case SG_GGUF_INT64:
-        put(b, &kv->v.i64, scalar_bytes(kv->type)); /* little-endian: the low bytes */
-        break;
-    default: put(b, &kv->v.u64, scalar_bytes(kv->type)); break;
-    }
-}
-
-static void put_kv_u32(qbuf *b, const char *key, uint32_t v)
-{
-    put_str(b, key, strlen(key));
-    put_u32(b, SG_GGUF_UINT32);
-    put_u32(b, v);
-}
-
 /* One tensor's rows, encoded in parallel. */
 typedef struct {
     const sg_dtype_traits *src;
@@ -427,19 +347,6 @@ static void q_task(void *arg, int task, int thread)
         j->src->to_float(j->in + (size_t)r * j->in_row, x, j->cols);
         sg_quantize_row(j->dst, x, j->out + (size_t)r * j->out_row, j->cols);
     }
-}
-
-static bool write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        c += w;
-        n -= (size_t)w;
-    }
-    return true;
 }
 
 static int parse_ftype(const char *type)
@@ -469,19 +376,22 @@ sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char
         if (il + 1 > n_layer) n_layer = il + 1;
     }
     sg_dtype *types = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *types);
-    uint64_t *offs = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *offs);
-    uint64_t *sizes = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *sizes);
-    qbuf h = {0};
-    char *tmp = NULL;
-    int fd = -1;
+    sg_gguf_writer w = {0};
+    sg_gguf_file f = {0};
+    bool open = false;
     sg_pool *pool = NULL;
     float *scratch = NULL;
     uint8_t *out = NULL;
-    if (!types || !offs || !sizes) {
+    if (!types) {
         st = sg_fail(err, SG_ERR_NOMEM, "out of memory");
         goto done;
     }
-    uint64_t align = g.alignment ? g.alignment : 32, off = 0, max_out = 0, max_cols = 1;
+    uint64_t max_out = 0, max_cols = 1;
+    for (uint64_t i = 0; i < g.n_kv; i++)
+        if (strcmp(g.kv[i].key, "general.file_type") && strcmp(g.kv[i].key, "general.quantization_version"))
+            sg_gguf_w_kv(&w, &g.kv[i]);
+    sg_gguf_w_u32(&w, "general.file_type", (uint32_t)ftype);
+    sg_gguf_w_u32(&w, "general.quantization_version", 2);
     for (uint64_t i = 0; i < g.n_tensors; i++) {
         const sg_gguf_tensor *t = &g.tensors[i];
         if (t->dtype < 0) {
@@ -492,70 +402,31 @@ sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char
         types[i] = pick_type(&g, t, ftype, n_layer);
         int64_t cols = (int64_t)t->ne[0];
         uint64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
-        sizes[i] = types[i] == (sg_dtype)t->dtype ? t->nbytes : rows * sg_dtype_row_bytes(types[i], cols);
-        offs[i] = off;
-        off += (sizes[i] + align - 1) / align * align;
-        if (sizes[i] > max_out) max_out = sizes[i];
+        uint64_t size = types[i] == (sg_dtype)t->dtype ? t->nbytes : rows * sg_dtype_row_bytes(types[i], cols);
+        sg_gguf_w_tensor(&w, t->name, t->n_dims, t->ne,
+                         types[i] == (sg_dtype)t->dtype ? t->ggml_type : ggml_id(types[i]), size);
+        if (size > max_out) max_out = size;
         if ((uint64_t)cols > max_cols) max_cols = (uint64_t)cols;
         if (stats) {
             stats->bytes_in += t->nbytes;
-            stats->bytes_out += sizes[i];
+            stats->bytes_out += size;
             stats->n_tensors++;
             stats->n_quantized += types[i] != (sg_dtype)t->dtype;
         }
     }
-
-    /* header: magic, version, counts, pairs, tensor infos, padding */
-    uint64_t n_kv = 0;
-    for (uint64_t i = 0; i < g.n_kv; i++)
-        n_kv += strcmp(g.kv[i].key, "general.file_type") && strcmp(g.kv[i].key, "general.quantization_version");
-    put(&h, "GGUF", 4);
-    put_u32(&h, 3);
-    put_u64(&h, g.n_tensors);
-    put_u64(&h, n_kv + 2);
-    for (uint64_t i = 0; i < g.n_kv; i++)
-        if (strcmp(g.kv[i].key, "general.file_type") && strcmp(g.kv[i].key, "general.quantization_version"))
-            put_kv(&h, &g.kv[i]);
-    put_kv_u32(&h, "general.file_type", (uint32_t)ftype);
-    put_kv_u32(&h, "general.quantization_version", 2);
-    for (uint64_t i = 0; i < g.n_tensors; i++) {
-        const sg_gguf_tensor *t = &g.tensors[i];
-        put_str(&h, t->name, strlen(t->name));
-        put_u32(&h, t->n_dims);
-        for (uint32_t d = 0; d < t->n_dims; d++) put_u64(&h, t->ne[d]);
-        put_u32(&h, types[i] == (sg_dtype)t->dtype ? t->ggml_type : ggml_id(types[i]));
-        put_u64(&h, offs[i]);
-    }
-    static const uint8_t zeros[256];
-    while (h.n % align) put(&h, zeros, (size_t)((align - h.n % align) < sizeof zeros ? align - h.n % align : sizeof zeros));
-    if (h.oom) {
-        st = sg_fail(err, SG_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-
-    size_t tl = strlen(out_path) + 32;
-    tmp = malloc(tl);
-    if (!tmp) {
-        st = sg_fail(err, SG_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    snprintf(tmp, tl, "%s.tmp.%ld", out_path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        st = sg_fail(err, SG_ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
     pool = sg_pool_new(n_threads);
-    scratch = malloc(sizeof(float) * (size_t)max_cols * (size_t)sg_pool_size(pool));
+    scratch = pool ? malloc(sizeof(float) * (size_t)max_cols * (size_t)sg_pool_size(pool)) : NULL;
     out = malloc(max_out ? (size_t)max_out : 1);
     if (!pool || !scratch || !out) {
         st = sg_fail(err, SG_ERR_NOMEM, "out of memory (%llu bytes for one tensor)", (unsigned long long)max_out);
         goto done;
     }
-    bool ok = write_all(fd, h.p, h.n);
-    for (uint64_t i = 0; i < g.n_tensors && ok; i++) {
+    if ((st = sg_gguf_file_open(&f, &w, out_path, err))) goto done;
+    open = true;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
         const sg_gguf_tensor *t = &g.tensors[i];
         const void *data = t->data;
+        size_t size = (size_t)t->nbytes;
         if (types[i] != (sg_dtype)t->dtype) {
             int64_t cols = (int64_t)t->ne[0], rows = (int64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
             q_job j = {.src = sg_dtype_traits_of((sg_dtype)t->dtype), .in = t->data,
@@ -564,44 +435,20 @@ sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char
                        .rows_per_task = 16, .scratch = scratch};
             sg_pool_run(pool, q_task, &j, (int)((rows + 15) / 16));
             data = out;
+            size = (size_t)rows * j.out_row;
         }
-        ok = write_all(fd, data, (size_t)sizes[i]);
-        uint64_t pad = (align - sizes[i] % align) % align;
-        while (ok && pad) {
-            size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
-            ok = write_all(fd, zeros, k);
-            pad -= k;
-        }
+        sg_gguf_file_write(&f, data, size);
+        sg_gguf_file_end_tensor(&f);
     }
-    if (!ok || fsync(fd) != 0) {
-        st = sg_fail(err, SG_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        st = sg_fail(err, SG_ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    fd = -1;
-    if (rename(tmp, out_path) != 0) {
-        st = sg_fail(err, SG_ERR_IO, "rename %s -> %s: %s", tmp, out_path, strerror(errno));
-        goto done;
-    }
-    free(tmp);
-    tmp = NULL;
+    open = false;
+    st = sg_gguf_file_commit(&f, err);
 done:
-    if (fd >= 0) close(fd);
-    if (tmp) {
-        unlink(tmp);
-        free(tmp);
-    }
+    if (open) sg_gguf_file_abort(&f);
     sg_pool_free(pool);
     free(scratch);
     free(out);
-    free(h.p);
+    sg_gguf_writer_free(&w);
     free(types);
-    free(offs);
-    free(sizes);
     sg_gguf_close(&g);
     return st;
 }

@@ -24,6 +24,7 @@
 
 #include "base/f16.h"
 #include "formats/gguf.h"
+#include "formats/gguf_write.h"
 #include "train/train.h"
 
 typedef struct xt {
@@ -204,141 +205,57 @@ static void hf_list(const sg_tmodel *m, const float *w, xlist *l)
     if (!s->tied) copy(add(l, 2, s->V, C, "lm_head.weight"), P(m, w, P_HEAD), (size_t)(s->V * C));
 }
 
+/* Where write_data's bytes go: an sg_afile (safetensors) or an sg_gguf_file. */
+typedef void (*sink_fn)(void *dst, const void *p, size_t n);
+static void to_afile(void *dst, const void *p, size_t n)
+{
+    sg_afile_write(dst, p, n);
+}
+static void to_gguf(void *dst, const void *p, size_t n)
+{
+    sg_gguf_file_write(dst, p, n);
+}
+
 /* Write n floats as f32 or f16 (little-endian hosts only, as the readers). */
-static void write_data(sg_afile *a, const float *x, size_t n, bool f16)
+static void write_data(sink_fn out, void *dst, const float *x, size_t n, bool f16)
 {
     if (!f16) {
-        sg_afile_write(a, x, n * sizeof(float));
+        out(dst, x, n * sizeof(float));
         return;
     }
     uint16_t buf[1024];
     for (size_t i = 0; i < n; i += 1024) {
         size_t k = n - i < 1024 ? n - i : 1024;
         for (size_t j = 0; j < k; j++) buf[j] = sg_f32_to_f16(x[i + j]);
-        sg_afile_write(a, buf, k * 2);
+        out(dst, buf, k * 2);
     }
 }
 
 /* ------------------------------------------------------------------ GGUF */
 
-typedef struct bytes {
-    uint8_t *p;
-    size_t n, cap;
-    bool oom;
-} bytes;
-
-static void put(bytes *b, const void *p, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n > b->cap) {
-        size_t nc = b->cap ? b->cap : 4096;
-        while (nc < b->n + n) nc *= 2;
-        uint8_t *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
-
-static void put_u32(bytes *b, uint32_t v)
-{
-    put(b, &v, 4);
-}
-static void put_u64(bytes *b, uint64_t v)
-{
-    put(b, &v, 8);
-}
-static void put_str(bytes *b, const char *s)
-{
-    put_u64(b, strlen(s));
-    put(b, s, strlen(s));
-}
-static void kv_str(bytes *b, const char *k, const char *v)
-{
-    put_str(b, k);
-    put_u32(b, SG_GGUF_STRING);
-    put_str(b, v);
-}
-static void kv_u32(bytes *b, const char *arch, const char *k, uint32_t v)
+/* "<arch>.<k>" (or k alone when arch is empty) as a u32 / f32 pair. */
+static void kv_u32(sg_gguf_writer *w, const char *arch, const char *k, uint32_t v)
 {
     char key[128];
     snprintf(key, sizeof key, "%s%s%s", arch, *arch ? "." : "", k);
-    put_str(b, key);
-    put_u32(b, SG_GGUF_UINT32);
-    put_u32(b, v);
+    sg_gguf_w_u32(w, key, v);
 }
-static void kv_f32(bytes *b, const char *arch, const char *k, float v)
+static void kv_f32(sg_gguf_writer *w, const char *arch, const char *k, float v)
 {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", arch, k);
-    put_str(b, key);
-    put_u32(b, SG_GGUF_FLOAT32);
-    put(b, &v, 4);
+    sg_gguf_w_f32(w, key, v);
 }
-
-/* Bytes of one scalar element of type t (0: string/array). */
-static size_t scalar_size(sg_gguf_type t)
-{
-    switch (t) {
-    case SG_GGUF_UINT8: case SG_GGUF_INT8: case SG_GGUF_BOOL: return 1;
-    case SG_GGUF_UINT16: case SG_GGUF_INT16: return 2;
-    case SG_GGUF_UINT32: case SG_GGUF_INT32: case SG_GGUF_FLOAT32: return 4;
-    case SG_GGUF_UINT64: case SG_GGUF_INT64: case SG_GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
-/* Re-encode a parsed key/value pair (the reader widens scalars; narrow back). */
-static void kv_copy(bytes *b, const sg_gguf_kv *kv)
-{
-    put_str(b, kv->key);
-    put_u32(b, (uint32_t)kv->type);
-    switch (kv->type) {
-    case SG_GGUF_STRING:
-        put_u64(b, kv->v.str.len);
-        put(b, kv->v.str.ptr, (size_t)kv->v.str.len);
-        break;
-    case SG_GGUF_ARRAY:
-        put_u32(b, (uint32_t)kv->v.arr.type);
-        put_u64(b, kv->v.arr.n);
-        if (kv->v.arr.type == SG_GGUF_STRING)
-            for (uint64_t i = 0; i < kv->v.arr.n; i++) {
-                put_u64(b, kv->v.arr.strs[i].len);
-                put(b, kv->v.arr.strs[i].ptr, (size_t)kv->v.arr.strs[i].len);
-            }
-        else put(b, kv->v.arr.data, (size_t)(kv->v.arr.n * scalar_size(kv->v.arr.type)));
-        break;
-    case SG_GGUF_FLOAT32: {
-        float f = (float)kv->v.f64;
-        put(b, &f, 4);
-        break;
-    }
-    case SG_GGUF_FLOAT64: put(b, &kv->v.f64, 8); break;
-    case SG_GGUF_INT8: case SG_GGUF_INT16: case SG_GGUF_INT32: case SG_GGUF_INT64:
-        put(b, &kv->v.i64, scalar_size(kv->type)); /* little-endian: the low bytes */
-        break;
-    default: put(b, &kv->v.u64, scalar_size(kv->type)); break;
-    }
-}
-
-#define GGUF_ALIGN 32
 
 sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path, bool f16, const char *tokenizer,
                          sg_error *err)
 {
     sg_gguf tg;
     bool have_tok = false;
-    int n_tok_kv = 0;
     if (tokenizer && tokenizer[0]) {
         sg_status ts = sg_gguf_open(&tg, tokenizer, err);
         if (ts) return ts;
         have_tok = true;
-        for (uint64_t i = 0; i < tg.n_kv; i++) n_tok_kv += !strncmp(tg.kv[i].key, "tokenizer.", 10);
         if (!sg_gguf_find(&tg, "tokenizer.ggml.tokens")) {
             sg_gguf_close(&tg);
             return sg_fail(err, SG_ERR_FORMAT, "%s: no tokenizer.ggml.tokens to copy into the export", tokenizer);
@@ -354,15 +271,10 @@ sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path
     }
     bool g = s->arch == SG_ARCH_GPT2;
     const char *arch = g ? "gpt2" : "llama";
-    bytes h = {0};
-    int n_kv = (g ? 11 : 16) + n_tok_kv;
-    put(&h, "GGUF", 4);
-    put_u32(&h, 3);
-    put_u64(&h, (uint64_t)l.n);
-    put_u64(&h, (uint64_t)n_kv);
-    kv_str(&h, "general.architecture", arch);
-    kv_str(&h, "general.name", "stargate-trained");
-    kv_u32(&h, "", "general.alignment", GGUF_ALIGN);
+    sg_gguf_writer h = {0};
+    sg_gguf_w_str(&h, "general.architecture", arch);
+    sg_gguf_w_str(&h, "general.name", "stargate-trained");
+    kv_u32(&h, "", "general.alignment", SG_GGUF_DEFAULT_ALIGN);
     kv_u32(&h, "", "general.file_type", f16 ? 1 : 0);
     kv_u32(&h, arch, "context_length", (uint32_t)s->maxT);
     kv_u32(&h, arch, "embedding_length", (uint32_t)s->C);
@@ -382,40 +294,27 @@ sg_status sg_export_gguf(const sg_tmodel *m, const float *data, const char *path
     }
     if (have_tok) {
         for (uint64_t i = 0; i < tg.n_kv; i++)
-            if (!strncmp(tg.kv[i].key, "tokenizer.", 10)) kv_copy(&h, &tg.kv[i]);
+            if (!strncmp(tg.kv[i].key, "tokenizer.", 10)) sg_gguf_w_kv(&h, &tg.kv[i]);
         sg_gguf_close(&tg);
     }
-    uint64_t off = 0;
     for (int i = 0; i < l.n; i++) {
         const xt *t = &l.t[i];
         bool half = f16 && t->n_dims == 2;
-        put_str(&h, t->name);
-        put_u32(&h, (uint32_t)t->n_dims);
-        put_u64(&h, (uint64_t)t->cols);
-        if (t->n_dims == 2) put_u64(&h, (uint64_t)t->rows);
-        put_u32(&h, half ? SG_GGML_F16 : SG_GGML_F32);
-        put_u64(&h, off);
-        off += (uint64_t)(t->rows * t->cols) * (half ? 2 : 4);
-        off = (off + GGUF_ALIGN - 1) / GGUF_ALIGN * GGUF_ALIGN;
+        uint64_t ne[2] = {(uint64_t)t->cols, (uint64_t)t->rows};
+        sg_gguf_w_tensor(&h, t->name, (uint32_t)t->n_dims, ne, half ? SG_GGML_F16 : SG_GGML_F32,
+                         (uint64_t)(t->rows * t->cols) * (half ? 2 : 4));
     }
-    static const uint8_t zeros[GGUF_ALIGN];
-    put(&h, zeros, (GGUF_ALIGN - h.n % GGUF_ALIGN) % GGUF_ALIGN);
-    sg_status st = SG_OK;
-    if (h.oom) st = sg_fail(err, SG_ERR_NOMEM, "%s: out of memory", path);
-    sg_afile a;
-    if (!st) st = sg_afile_open(&a, path, err);
+    sg_gguf_file a;
+    sg_status st = sg_gguf_file_open(&a, &h, path, err);
     if (!st) {
-        sg_afile_write(&a, h.p, h.n);
         for (int i = 0; i < l.n; i++) {
             const xt *t = &l.t[i];
-            bool half = f16 && t->n_dims == 2;
-            size_t nb = (size_t)(t->rows * t->cols) * (half ? 2 : 4);
-            write_data(&a, t->data, (size_t)(t->rows * t->cols), half);
-            sg_afile_write(&a, zeros, (GGUF_ALIGN - nb % GGUF_ALIGN) % GGUF_ALIGN);
+            write_data(to_gguf, &a, t->data, (size_t)(t->rows * t->cols), f16 && t->n_dims == 2);
+            sg_gguf_file_end_tensor(&a);
         }
-        st = sg_afile_commit(&a, err);
+        st = sg_gguf_file_commit(&a, err);
     }
-    free(h.p);
+    sg_gguf_writer_free(&h);
     xlist_free(&l);
     return st;
 }
@@ -452,7 +351,7 @@ static sg_status write_safetensors(const xlist *l, const char *path, bool f16, s
         sg_afile_write(&a, &hl, 8);
         sg_afile_write(&a, text, tl);
         sg_afile_write(&a, "        ", (size_t)(hl - tl));
-        for (int i = 0; i < l->n; i++) write_data(&a, l->t[i].data, (size_t)(l->t[i].rows * l->t[i].cols), f16);
+        for (int i = 0; i < l->n; i++) write_data(to_afile, &a, l->t[i].data, (size_t)(l->t[i].rows * l->t[i].cols), f16);
         st = sg_afile_commit(&a, err);
     }
     free(text);
