@@ -28,6 +28,14 @@
 
 #include "tensor/simd.h"
 
+/* The vector forms below are written for x86 (16 or 8 lanes); elsewhere
+ * (AArch64 NEON included) the scalar forms run, which give the same bits. */
+#if defined(SG_VL) && !defined(SG_SIMD_NEON)
+#define SGV_SIMD 1
+#else
+#define SGV_SIMD 0
+#endif
+
 #define SG_EXP_LO (-87.0f) /* exp of anything below is reported as 0 */
 
 /* Cephes expf constants */
@@ -66,7 +74,7 @@ static inline float sg_expf(float x)
     return p * scale;
 }
 
-#if defined(SG_VL)
+#if SGV_SIMD
 #if SG_VL == 16
 static inline sg_vf sgv_max(sg_vf x, sg_vf acc) { return _mm512_max_ps(x, acc); } /* NaN x: acc */
 static inline sg_vf sgv_min(sg_vf a, sg_vf b) { return _mm512_min_ps(a, b); }
@@ -145,7 +153,7 @@ static inline sg_vf sgv_exp(sg_vf x)
 static inline void sg_vcopy_sanitize(float *dst, const float *src, int n)
 {
     int i = 0;
-#if defined(SG_VL)
+#if SGV_SIMD
     for (; i + SG_VL <= n; i += SG_VL) vf_store(dst + i, sgv_sanitize(vf_load(src + i)));
 #endif
     for (; i < n; i++) {
@@ -159,7 +167,7 @@ static inline float sg_vmax(const float *x, int n)
 {
     float m = -INFINITY;
     int i = 0;
-#if defined(SG_VL)
+#if SGV_SIMD
     if (n >= SG_VL) {
         sg_vf a0 = vf_set1(-INFINITY), a1 = a0;
         for (; i + 2 * SG_VL <= n; i += 2 * SG_VL) {
@@ -195,7 +203,7 @@ static inline double sg_vexp_sum(const float *x, float *out, int n, float sub, f
     for (int b0 = 0; b0 < n; b0 += SG_EXP_BLOCK) {
         int b1 = n - b0 < SG_EXP_BLOCK ? n : b0 + SG_EXP_BLOCK, i = b0;
         float lane[16] = {0};
-#if defined(SG_VL)
+#if SGV_SIMD
         sg_vf acc[16 / SG_VL];
         for (int j = 0; j < 16 / SG_VL; j++) acc[j] = vf_zero();
         sg_vf vs = vf_set1(sub), vm = vf_set1(mul), vlo = vf_set1(lo);
@@ -232,7 +240,7 @@ static inline double sg_block_sum(const float *w, int n, int b)
 /* Does any of the 16 floats at x exceed t? */
 static inline int sg_vany_gt16(const float *x, float t)
 {
-#if defined(SG_VL)
+#if SGV_SIMD
     sg_vf vt = vf_set1(t);
     int any = 0;
     for (int j = 0; j < 16; j += SG_VL) any |= sgv_any_gt(vf_load(x + j), vt);

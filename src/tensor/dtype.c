@@ -3,11 +3,13 @@
  *
  * One row per sg_dtype. The kernels come from one family with the same
  * signatures (kernels.h), picked at run time (first use of the table) from
- * what the CPU supports: AVX-512 (F/BW/VL) > AVX2+FMA+F16C > the portable
- * scalar reference. Every family is compiled into every x86-64 binary with
+ * what the CPU supports: on x86-64 AVX-512 (F/BW/VL) > AVX2+FMA+F16C > the
+ * portable scalar reference; on AArch64 NEON (baseline there) > the scalar
+ * reference. Every family of the target is compiled into every binary with
  * its own target flags, so an SG_NATIVE=OFF build still runs the vector
- * kernels. SG_CPU=ref|avx2|avx512 in the environment caps the choice (tests
- * and benchmarks; a family the CPU lacks is never chosen).
+ * kernels. SG_CPU=ref|avx2|avx512|neon in the environment caps the choice
+ * (tests and benchmarks; a family the CPU lacks is never chosen; on AArch64
+ * SG_CPU=ref is the only cap that changes anything).
  *
  * sg_to_float_ref / sg_dot_ref always run the scalar reference, so tests can
  * hold the table's kernels against it; sg_dtype_traits_isa gives any usable
@@ -44,12 +46,20 @@ static const sg_kernel_family k_ref_family = {
      [SG_Q4_0] = sg_ref_dot_q4_0, [SG_Q4_K] = sg_ref_dot_q4_k, [SG_Q6_K] = sg_ref_dot_q6_k},
 };
 
+/* The family of isa, or NULL when this build has none (CMake compiles the
+ * x86 families only for x86-64 and NEON only for AArch64). */
 static const sg_kernel_family *family_of(sg_isa isa)
 {
     switch (isa) {
+    case SG_ISA_REF: return &k_ref_family;
+#if defined(__x86_64__)
     case SG_ISA_AVX2: return &sg_avx2_family;
     case SG_ISA_AVX512: return &sg_avx512_family;
-    default: return &k_ref_family;
+#endif
+#if defined(__aarch64__)
+    case SG_ISA_NEON: return &sg_neon_family;
+#endif
+    default: return NULL;
     }
 }
 
@@ -90,6 +100,10 @@ static bool cpu_has(sg_isa isa)
     case SG_ISA_AVX512: return avx2 && avx512f && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6;
     default: return false;
     }
+#elif defined(__aarch64__)
+    /* Advanced SIMD (with FMA and f16 conversion) is part of ARMv8-A: every
+     * AArch64 CPU runs the NEON family, nothing to ask the CPU. */
+    return isa == SG_ISA_REF || isa == SG_ISA_NEON;
 #else
     return isa == SG_ISA_REF;
 #endif
@@ -105,7 +119,7 @@ static void init_tables(void)
     }
     for (int i = 0; i < SG_ISA_COUNT; i++) {
         const sg_kernel_family *f = family_of((sg_isa)i);
-        k_usable[i] = f->dot[SG_F32] != NULL && cpu_has((sg_isa)i);
+        k_usable[i] = f != NULL && f->dot[SG_F32] != NULL && cpu_has((sg_isa)i);
         if (!k_usable[i]) continue;
         for (int t = 0; t < SG_DTYPE_COUNT; t++)
             k_rows[i][t] = (sg_dtype_traits){k_geom[t].name, k_geom[t].block_size, k_geom[t].block_bytes,
@@ -121,7 +135,7 @@ static void ensure_init(void)
 
 const char *sg_isa_name(sg_isa isa)
 {
-    static const char *names[SG_ISA_COUNT] = {"ref", "avx2", "avx512"};
+    static const char *names[SG_ISA_COUNT] = {"ref", "avx2", "avx512", "neon"};
     return (unsigned)isa < SG_ISA_COUNT ? names[isa] : "unknown";
 }
 

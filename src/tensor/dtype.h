@@ -40,8 +40,8 @@ static inline size_t sg_dtype_row_bytes(sg_dtype t, int64_t n)
 }
 
 /* Kernel families (instruction sets), picked at run time: see dtype.c. */
-typedef enum sg_isa { SG_ISA_REF, SG_ISA_AVX2, SG_ISA_AVX512, SG_ISA_COUNT } sg_isa;
-const char *sg_isa_name(sg_isa isa);          /* "ref", "avx2", "avx512"            */
+typedef enum sg_isa { SG_ISA_REF, SG_ISA_AVX2, SG_ISA_AVX512, SG_ISA_NEON, SG_ISA_COUNT } sg_isa;
+const char *sg_isa_name(sg_isa isa);          /* "ref", "avx2", "avx512", "neon"    */
 bool sg_isa_usable(sg_isa isa);               /* compiled in and run by this CPU    */
 sg_isa sg_isa_active(void);                   /* the family the traits table uses   */
 /* The traits row of t in family isa (tests, benchmarks); NULL when unusable. */

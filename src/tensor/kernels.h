@@ -6,11 +6,12 @@
  *                definition of the arithmetic and the fallback on any CPU.
  *   sg_avx2_*    the same operations on 8-lane vectors (kernels_simd.inc
  *                compiled by kernels_avx2.c with AVX2/FMA/F16C flags),
- *   sg_avx512_*  ... on 16-lane vectors (kernels_avx512.c, AVX-512F/BW/VL).
+ *   sg_avx512_*  ... on 16-lane vectors (kernels_avx512.c, AVX-512F/BW/VL),
+ *   sg_neon_*    ... on 4-lane vectors (kernels_neon.c, AArch64 only).
  * Each family exports an sg_kernel_family row (NULL kernels when its file
- * could not be compiled for its target, e.g. on ARM); dtype.c fills the
+ * is compiled for another target; CMake builds only the target's families); dtype.c fills the
  * traits table at first use from the best family the CPU runs
- * (runtime dispatch; SG_CPU=ref|avx2|avx512 in the environment caps it).
+ * (runtime dispatch; SG_CPU=ref|avx2|avx512|neon in the environment caps it).
  *
  *   to_float(src, dst[n], n)  dequantize n values (n % block_size == 0);
  *                             the SIMD version is bit-identical to the ref.
@@ -103,7 +104,8 @@ typedef struct sg_kernel_family {
     float (*dot[SG_DTYPE_COUNT])(const void *row, const float *x, int64_t n);
 } sg_kernel_family;
 
-extern const sg_kernel_family sg_avx2_family;   /* kernels_avx2.c   */
-extern const sg_kernel_family sg_avx512_family; /* kernels_avx512.c */
+extern const sg_kernel_family sg_avx2_family;   /* kernels_avx2.c   (x86-64 builds) */
+extern const sg_kernel_family sg_avx512_family; /* kernels_avx512.c (x86-64 builds) */
+extern const sg_kernel_family sg_neon_family;   /* kernels_neon.c   (AArch64 builds) */
 
 #endif
