@@ -37,12 +37,6 @@ AI __m512 dw2(float d0, float d1)
     return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0)), _mm256_set1_ps(d1), 1);
 }
 
-/* int32 vector with a in lane 0, b in lane 8, zero elsewhere */
-AI __m512i lanes08(int32_t a, int32_t b)
-{
-    return _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(0x0001, a), 0x0100, b);
-}
-
 /* Row data of one step (weights and their scales). */
 typedef struct {
     __m512i w;
@@ -153,13 +147,12 @@ AI tokstep tok_step(const int dt, const sg_q8_act *a, int64_t ti, int64_t k, int
 {
     const int64_t cols = a->cols, nb = cols / 32, blk = k / 32;
     const int8_t *xq = a->q + ti * cols + k;
-    const float *xd = a->d + ti * nb + blk;
+    const int64_t v = (ti * ((cols + 63) / 64) + k / 64) * 16;
     tokstep s;
     s.x = full ? _mm512_loadu_si512(xq) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xq);
-    s.dx = dw2(xd[0], full ? xd[1] : 0.0f);
+    s.dx = _mm512_load_ps(a->dv + v);
     if (dt == SG_Q8_0 || dt == SG_Q4_0) {
-        const int32_t *sm = a->s32 + ti * nb + blk;
-        __m512i xc = lanes08(sm[0], full ? sm[1] : 0);
+        __m512i xc = _mm512_load_si512(a->sv + v);
         s.xc = dt == SG_Q8_0 ? _mm512_slli_epi32(xc, 7) : _mm512_slli_epi32(xc, 3);
     } else if (dt == SG_Q6_K) {
         const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);

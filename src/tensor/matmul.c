@@ -181,9 +181,10 @@ static bool q8_run(sg_mm *mm, mm_job *j)
         sg_pool_run(mm->pool, q8_quant_task, j, (int)((j->n + MM_Q8_QTOKENS - 1) / MM_Q8_QTOKENS));
     else
         sg_q8_quantize(&j->act, j->x, 0, j->n);
-    /* row chunks: multiples of 4 rows, ~8 per thread, 16..256 rows */
-    int64_t T = mm->n_threads, c = w->rows / (T * 8);
-    c = c < 16 ? 16 : c > 256 ? 256 : c;
+    /* row chunks: multiples of 4 rows, ~16 per thread (balance on a busy
+     * machine, as the decode regime), 8..256 rows */
+    int64_t T = mm->n_threads, c = w->rows / (T * 16);
+    c = c < 8 ? 8 : c > 256 ? 256 : c;
     c = (c + 3) & ~(int64_t)3;
     j->rows_per_task = c;
     sg_pool_run(mm->pool, q8_task, j, (int)((w->rows + c - 1) / c));

@@ -28,8 +28,8 @@ static size_t align64(size_t n)
 
 size_t sg_q8_act_bytes(int64_t n, int64_t cols)
 {
-    size_t nb = (size_t)(n * (cols / QB));
-    return align64((size_t)(n * cols)) + 4 * align64(nb * 4) + align64(2 * nb * 4) + 64;
+    size_t nb = (size_t)(n * (cols / QB)), nv = (size_t)(n * ((cols + 63) / 64) * 16);
+    return align64((size_t)(n * cols)) + 4 * align64(nb * 4) + align64(2 * nb * 4) + 2 * align64(nv * 4) + 64;
 }
 
 void sg_q8_act_init(sg_q8_act *act, void *mem, int64_t n, int64_t cols)
@@ -46,6 +46,11 @@ void sg_q8_act_init(sg_q8_act *act, void *mem, int64_t n, int64_t cols)
     act->fx = (float *)p;
     p += align64(nb * 4);
     act->s16 = (int32_t *)p;
+    p += align64(2 * nb * 4);
+    size_t nv = (size_t)(n * ((cols + 63) / 64) * 16);
+    act->dv = (float *)p;
+    p += align64(nv * 4);
+    act->sv = (int32_t *)p;
 }
 
 void sg_q8_quantize(sg_q8_act *act, const float *x, int64_t t0, int64_t t1)
@@ -73,6 +78,16 @@ void sg_q8_quantize(sg_q8_act *act, const float *x, int64_t t0, int64_t t1)
             act->s16[t * 2 * nb + 2 * b] = -s[0];
             act->s16[t * 2 * nb + 2 * b + 1] = -s[1];
             act->fx[t * nb + b] = d * (float)(s[0] + s[1]);
+        }
+        const int64_t ns = (cols + 63) / 64;
+        float *dv = act->dv + t * ns * 16;
+        int32_t *sv = act->sv + t * ns * 16;
+        for (int64_t b = 0; b < 2 * ns; b++) {
+            bool in = b < nb;
+            for (int l = 0; l < 8; l++) {
+                dv[8 * b + l] = in ? act->d[t * nb + b] : 0.0f;
+                sv[8 * b + l] = in && l == 0 ? act->s32[t * nb + b] : 0;
+            }
         }
     }
 }

@@ -28,6 +28,10 @@
  *     s32[t*nb + b]      int32  -sum of the block's 32 q
  *     s16[t*2nb + h]     int32  -sum of each half-block's 16 q
  *     fx[t*nb + b]       float  d * sum of the block's q (Q4_K mins)
+ *     dv[t*ns*16 + 16s + l]  float  per-lane d of 64-value step s (ns = ceil(cols/64)):
+ *                         lanes 0-7 block 2s, 8-15 block 2s+1 (0 past the end)
+ *     sv[t*ns*16 + 16s + l]  int32  s32 of block 2s in lane 0, of 2s+1 in lane 8, else 0
+ * (dv and sv are the AVX-512 kernels' per-token vectors, laid out once per token.)
  */
 #ifndef SG_TENSOR_Q8_H
 #define SG_TENSOR_Q8_H
@@ -44,6 +48,8 @@ typedef struct sg_q8_act {
     int32_t *s32;
     int32_t *s16;
     float *fx;
+    float *dv;
+    int32_t *sv;
 } sg_q8_act;
 
 /* Bytes of scratch sg_q8_act_init needs for n tokens of cols values. */
