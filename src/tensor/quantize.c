@@ -19,8 +19,11 @@
  *    that are a multiple of 256 values; rows that are not (Qwen2.5-0.5B's
  *    hidden size is 896) fall back to Q4_0 for Q4_K and to Q8_0 for Q6_K
  *    (llama.cpp falls back to Q5_0 / Q8_0; stargate has no Q5_0);
- *  - the output is written to OUT.tmp.PID, fsync'd and renamed over OUT:
- *    readers never see a partial file.
+ *  - the output is streamed through formats/gguf_write.c's sg_gguf_file
+ *    (OUT.tmp.PID, fsync'd and renamed over OUT: readers never see a
+ *    partial file), one re-encoded tensor in memory at a time.
+ * sg_quantize_write is the part that does not care where the tensors come
+ * from; model/to_gguf.c feeds it a Hugging Face directory's.
  * Rows are encoded in parallel on an sg_pool.
  */
 #include "tensor/quantize.h"
@@ -263,7 +266,7 @@ void sg_quantize_row(sg_dtype t, const float *x, void *dst, int64_t n)
 
 enum { FT_F32 = 0, FT_F16 = 1, FT_Q4_0 = 2, FT_Q8_0 = 7, FT_Q4_K_M = 15, FT_BF16 = 32 };
 
-static uint32_t ggml_id(sg_dtype t)
+uint32_t sg_quantize_ggml_type(sg_dtype t)
 {
     switch (t) {
     case SG_F16: return SG_GGML_F16;
@@ -297,12 +300,12 @@ static int layer_of(const char *name)
     return end != name + 4 && *end == '.' && v >= 0 && v < 1 << 20 ? (int)v : -1;
 }
 
-/* The type of tensor t in the output (its stored type when unchanged). */
-static sg_dtype pick_type(const sg_gguf *g, const sg_gguf_tensor *t, int ftype, int n_layer)
+/* The type of tensor t in the output (its stored type when unchanged);
+ * has_output: the file has an output.weight (else token_embd is the head). */
+static sg_dtype pick_type(const sg_qtensor *t, bool has_output, int ftype, int n_layer)
 {
-    if (t->n_dims < 2 || !ends_with(t->name, ".weight")) return (sg_dtype)t->dtype;
-    bool head = !strcmp(t->name, "output.weight") ||
-                (!strcmp(t->name, "token_embd.weight") && !sg_gguf_find_tensor(g, "output.weight"));
+    if (t->n_dims < 2 || !ends_with(t->name, ".weight")) return t->dtype;
+    bool head = !strcmp(t->name, "output.weight") || (!strcmp(t->name, "token_embd.weight") && !has_output);
     sg_dtype want;
     switch (ftype) {
     case FT_F32: want = SG_F32; break;
@@ -335,8 +338,18 @@ typedef struct {
     uint8_t *out;
     size_t out_row;
     int64_t cols, rows, rows_per_task;
-    float *scratch; /* cols floats per thread */
+    int64_t head_rows; /* > 0: output row r comes from the rotate-half row of its head (see quantize.h) */
+    float *scratch;    /* cols floats per thread */
 } q_job;
+
+/* The input row of output row r: llama.cpp's Q/K permutation puts row
+ * h*D + 2i + j of the interleaved layout at row h*D + j*D/2 + i of HF's. */
+static int64_t src_row(const q_job *j, int64_t r)
+{
+    if (j->head_rows <= 0) return r;
+    int64_t D = j->head_rows, h = r / D, k = r % D;
+    return h * D + (k % 2) * (D / 2) + k / 2;
+}
 
 static void q_task(void *arg, int task, int thread)
 {
@@ -344,12 +357,12 @@ static void q_task(void *arg, int task, int thread)
     float *x = j->scratch + (size_t)thread * (size_t)j->cols;
     int64_t r1 = (task + 1) * j->rows_per_task < j->rows ? (task + 1) * j->rows_per_task : j->rows;
     for (int64_t r = task * j->rows_per_task; r < r1; r++) {
-        j->src->to_float(j->in + (size_t)r * j->in_row, x, j->cols);
+        j->src->to_float(j->in + (size_t)src_row(j, r) * j->in_row, x, j->cols);
         sg_quantize_row(j->dst, x, j->out + (size_t)r * j->out_row, j->cols);
     }
 }
 
-static int parse_ftype(const char *type)
+int sg_quantize_ftype(const char *type)
 {
     static const struct {
         const char *name;
@@ -361,22 +374,18 @@ static int parse_ftype(const char *type)
     return -1;
 }
 
-sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char *type, int n_threads,
-                           sg_quantize_stats *stats, sg_error *err)
+sg_status sg_quantize_write(sg_gguf_writer *w, const sg_qtensor *ts, size_t n, int ftype, int n_threads,
+                            const char *out_path, sg_quantize_stats *stats, sg_error *err)
 {
-    int ftype = parse_ftype(type);
-    if (ftype < 0) return sg_fail(err, SG_ERR_INVALID, "unknown quantization type '%s' (f32, f16, bf16, q8_0, q4_0, q4_K_M)", type);
-    sg_gguf g;
-    sg_status st = sg_gguf_open(&g, in_path, err);
-    if (st) return st;
-
     int n_layer = 0;
-    for (uint64_t i = 0; i < g.n_tensors; i++) {
-        int il = layer_of(g.tensors[i].name);
+    bool has_output = false;
+    for (size_t i = 0; i < n; i++) {
+        int il = layer_of(ts[i].name);
         if (il + 1 > n_layer) n_layer = il + 1;
+        has_output |= !strcmp(ts[i].name, "output.weight");
     }
-    sg_dtype *types = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *types);
-    sg_gguf_writer w = {0};
+    sg_status st = SG_OK;
+    sg_dtype *types = calloc(n ? n : 1, sizeof *types);
     sg_gguf_file f = {0};
     bool open = false;
     sg_pool *pool = NULL;
@@ -387,31 +396,23 @@ sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char
         goto done;
     }
     uint64_t max_out = 0, max_cols = 1;
-    for (uint64_t i = 0; i < g.n_kv; i++)
-        if (strcmp(g.kv[i].key, "general.file_type") && strcmp(g.kv[i].key, "general.quantization_version"))
-            sg_gguf_w_kv(&w, &g.kv[i]);
-    sg_gguf_w_u32(&w, "general.file_type", (uint32_t)ftype);
-    sg_gguf_w_u32(&w, "general.quantization_version", 2);
-    for (uint64_t i = 0; i < g.n_tensors; i++) {
-        const sg_gguf_tensor *t = &g.tensors[i];
-        if (t->dtype < 0) {
-            st = sg_fail(err, SG_ERR_UNSUPPORTED, "%s: tensor %s has type %s, which stargate cannot read", in_path,
-                         t->name, sg_ggml_type_name(t->ggml_type));
-            goto done;
-        }
-        types[i] = pick_type(&g, t, ftype, n_layer);
+    sg_gguf_w_u32(w, "general.file_type", (uint32_t)ftype);
+    sg_gguf_w_u32(w, "general.quantization_version", 2);
+    for (size_t i = 0; i < n; i++) {
+        const sg_qtensor *t = &ts[i];
+        types[i] = pick_type(t, has_output, ftype, n_layer);
         int64_t cols = (int64_t)t->ne[0];
         uint64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
-        uint64_t size = types[i] == (sg_dtype)t->dtype ? t->nbytes : rows * sg_dtype_row_bytes(types[i], cols);
-        sg_gguf_w_tensor(&w, t->name, t->n_dims, t->ne,
-                         types[i] == (sg_dtype)t->dtype ? t->ggml_type : ggml_id(types[i]), size);
+        uint64_t size = types[i] == t->dtype ? t->nbytes : rows * sg_dtype_row_bytes(types[i], cols);
+        uint32_t gt = types[i] == t->dtype ? t->ggml_type : sg_quantize_ggml_type(types[i]);
+        sg_gguf_w_tensor(w, t->name, t->n_dims, t->ne, gt, size);
         if (size > max_out) max_out = size;
         if ((uint64_t)cols > max_cols) max_cols = (uint64_t)cols;
         if (stats) {
             stats->bytes_in += t->nbytes;
             stats->bytes_out += size;
             stats->n_tensors++;
-            stats->n_quantized += types[i] != (sg_dtype)t->dtype;
+            stats->n_quantized += types[i] != t->dtype;
         }
     }
     pool = sg_pool_new(n_threads);
@@ -421,18 +422,18 @@ sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char
         st = sg_fail(err, SG_ERR_NOMEM, "out of memory (%llu bytes for one tensor)", (unsigned long long)max_out);
         goto done;
     }
-    if ((st = sg_gguf_file_open(&f, &w, out_path, err))) goto done;
+    if ((st = sg_gguf_file_open(&f, w, out_path, err))) goto done;
     open = true;
-    for (uint64_t i = 0; i < g.n_tensors; i++) {
-        const sg_gguf_tensor *t = &g.tensors[i];
+    for (size_t i = 0; i < n; i++) {
+        const sg_qtensor *t = &ts[i];
         const void *data = t->data;
         size_t size = (size_t)t->nbytes;
-        if (types[i] != (sg_dtype)t->dtype) {
+        if (types[i] != t->dtype || t->head_rows > 0) {
             int64_t cols = (int64_t)t->ne[0], rows = (int64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
-            q_job j = {.src = sg_dtype_traits_of((sg_dtype)t->dtype), .in = t->data,
-                       .in_row = sg_dtype_row_bytes((sg_dtype)t->dtype, cols), .dst = types[i], .out = out,
+            q_job j = {.src = sg_dtype_traits_of(t->dtype), .in = t->data,
+                       .in_row = sg_dtype_row_bytes(t->dtype, cols), .dst = types[i], .out = out,
                        .out_row = sg_dtype_row_bytes(types[i], cols), .cols = cols, .rows = rows,
-                       .rows_per_task = 16, .scratch = scratch};
+                       .rows_per_task = 16, .head_rows = t->head_rows, .scratch = scratch};
             sg_pool_run(pool, q_task, &j, (int)((rows + 15) / 16));
             data = out;
             size = (size_t)rows * j.out_row;
@@ -447,8 +448,38 @@ done:
     sg_pool_free(pool);
     free(scratch);
     free(out);
-    sg_gguf_writer_free(&w);
     free(types);
+    return st;
+}
+
+sg_status sg_quantize_gguf(const char *in_path, const char *out_path, const char *type, int n_threads,
+                           sg_quantize_stats *stats, sg_error *err)
+{
+    int ftype = sg_quantize_ftype(type);
+    if (ftype < 0) return sg_fail(err, SG_ERR_INVALID, "unknown quantization type '%s' (%s)", type, SG_QUANT_TYPES);
+    sg_gguf g;
+    sg_status st = sg_gguf_open(&g, in_path, err);
+    if (st) return st;
+    sg_gguf_writer w = {0};
+    sg_qtensor *ts = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *ts);
+    if (!ts) st = sg_fail(err, SG_ERR_NOMEM, "out of memory");
+    for (uint64_t i = 0; !st && i < g.n_tensors; i++) {
+        const sg_gguf_tensor *t = &g.tensors[i];
+        if (t->dtype < 0)
+            st = sg_fail(err, SG_ERR_UNSUPPORTED, "%s: tensor %s has type %s, which stargate cannot read", in_path,
+                         t->name, sg_ggml_type_name(t->ggml_type));
+        ts[i] = (sg_qtensor){.name = t->name, .n_dims = t->n_dims, .ne = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]},
+                             .dtype = (sg_dtype)t->dtype, .ggml_type = t->ggml_type, .data = t->data,
+                             .nbytes = t->nbytes};
+    }
+    if (!st) {
+        for (uint64_t i = 0; i < g.n_kv; i++)
+            if (strcmp(g.kv[i].key, "general.file_type") && strcmp(g.kv[i].key, "general.quantization_version"))
+                sg_gguf_w_kv(&w, &g.kv[i]);
+        st = sg_quantize_write(&w, ts, (size_t)g.n_tensors, ftype, n_threads, out_path, stats, err);
+    }
+    sg_gguf_writer_free(&w);
+    free(ts);
     sg_gguf_close(&g);
     return st;
 }
