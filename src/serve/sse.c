@@ -23,11 +23,10 @@
 
 #include "serve/sse.h"
 
-/* A token's text for JSON: valid UTF-8 kept, invalid bytes as U+FFFD. */
-static cJSON *token_string(const char *s, size_t n)
+/* Text as clients see it: valid UTF-8 kept, invalid bytes as U+FFFD, NUL
+ * bytes dropped. out has room for 3n + 1 bytes; returns the length. */
+static size_t clean_text(const char *s, size_t n, char *out)
 {
-    char *b = malloc(n * 3 + 1);
-    if (!b) return cJSON_CreateString("");
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         size_t k = 1;
@@ -35,7 +34,7 @@ static cJSON *token_string(const char *s, size_t n)
         if (c >= 0x80) {
             k = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
             if (!k || i + k > n || !srv_utf8_valid(s + i, k)) {
-                memcpy(b + o, "\xEF\xBF\xBD", 3);
+                memcpy(out + o, "\xEF\xBF\xBD", 3);
                 o += 3;
                 i++;
                 continue;
@@ -44,11 +43,20 @@ static cJSON *token_string(const char *s, size_t n)
             i++;
             continue;
         }
-        memcpy(b + o, s + i, k);
+        memcpy(out + o, s + i, k);
         o += k;
         i += k;
     }
-    b[o] = 0;
+    out[o] = 0;
+    return o;
+}
+
+/* A token's text for JSON. */
+static cJSON *token_string(const char *s, size_t n)
+{
+    char *b = malloc(n * 3 + 1);
+    if (!b) return cJSON_CreateString("");
+    clean_text(s, n, b);
     cJSON *j = cJSON_CreateString(b);
     free(b);
     return j;
@@ -142,20 +150,18 @@ static cJSON *usage(const srv_req *r)
     return u;
 }
 
-/* The text of events [a, b) of one kind, as a new C string. */
+/* The text of events [a, b) of one kind, as a new C string: exactly what
+ * the stream's chunks carried, concatenated (each event is whole UTF-8). */
 static char *gather(const srv_req *r, int a, int b, bool reasoning)
 {
     size_t n = 0;
     for (int i = a; i < b; i++)
         if (r->ev[i].reasoning == reasoning) n += r->ev[i].len;
-    char *s = malloc(n + 1);
+    char *s = malloc(n * 3 + 1);
     if (!s) return NULL;
     size_t o = 0;
     for (int i = a; i < b; i++)
-        if (r->ev[i].reasoning == reasoning) {
-            memcpy(s + o, r->text + r->ev[i].off, r->ev[i].len);
-            o += r->ev[i].len;
-        }
+        if (r->ev[i].reasoning == reasoning) o += clean_text(r->text + r->ev[i].off, r->ev[i].len, s + o);
     s[o] = 0;
     return s;
 }
