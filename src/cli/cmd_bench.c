@@ -122,7 +122,7 @@ int cmd_bench(int argc, char **argv)
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: stargate bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--batch 512] [--batch-invariant] [--q8]\n"
                    "  prompt tokens/s, decode tokens/s, and decode's GB/s of weights next to the read bandwidth\n"
-                   "  measured in the same run (SG_CPU=ref|avx2|avx512 caps the kernel family)\n");
+                   "  measured in the same run (SG_CPU=ref|avx2|avx512|neon caps the kernel family)\n");
             return 0;
         } else {
             return cli_error("unknown option '%s'", a);
