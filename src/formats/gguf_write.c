@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "formats/gguf_write.h"
-#include "train/train.h"
+#include "base/afile.h"
 
 static bool grow(uint8_t **buf, size_t *cap, size_t need)
 {

@@ -15,7 +15,7 @@
  * tensor's bytes in order (any number of sg_gguf_file_write calls) and ends
  * each with sg_gguf_file_end_tensor (alignment padding); sg_gguf_file_commit
  * checks that each tensor got exactly its announced bytes, fsyncs, renames over PATH
- * and fsyncs the directory (sg_afile, train/atomic.c, the one atomic file
+ * and fsyncs the directory (sg_afile, base/afile.c, the one atomic file
  * writer), so a reader sees the old file or the whole new one.
  * sg_gguf_file_abort removes the temporary file.
  */
@@ -70,7 +70,7 @@ sg_status sg_gguf_writer_save(const sg_gguf_writer *w, const char *path, sg_erro
 void sg_gguf_writer_free(sg_gguf_writer *w);
 
 typedef struct sg_gguf_file {
-    struct sg_afile *a; /* the atomic replacement (train/atomic.c) */
+    struct sg_afile *a; /* the atomic replacement (base/afile.c) */
     uint64_t align, pos, start;
     uint64_t *sizes; /* announced size of each tensor */
     uint64_t n_tensors, i;

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/afile.h"
 #include "base/error.h"
 #include "pull/pull.h"
 
@@ -58,34 +59,14 @@ static bool same_file(const char *path, const unsigned char *data, size_t len)
 }
 #endif
 
-/* Write bytes to path atomically (temp file, fsync, rename). */
+/* Write bytes to path atomically (base/afile.c). */
 static sg_status write_atomic(const char *path, const unsigned char *data, size_t len, sg_error *err)
 {
-    char tmp[4600];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return sg_fail(err, SG_ERR_IO, "cannot write %.300s: %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t k = write(fd, data + off, len - off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return sg_fail(err, SG_ERR_IO, "cannot write %.300s: %s", tmp, strerror(e));
-        }
-        off += (size_t)k;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(tmp);
-        return sg_fail(err, SG_ERR_IO, "cannot write %.300s: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return sg_fail(err, SG_ERR_IO, "cannot rename into %.300s: %s", path, strerror(errno));
-    }
-    return SG_OK;
+    sg_afile a;
+    sg_status st = sg_afile_open(&a, path, err);
+    if (st) return st;
+    sg_afile_write(&a, data, len);
+    return sg_afile_commit(&a, err);
 }
 
 bool sg_default_model_available(void)

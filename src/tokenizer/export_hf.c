@@ -18,30 +18,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/afile.h"
 #include "formats/gguf.h"
 #include "tokenizer/tokenizer.h"
 
-/* path <- text, through path.tmp + fsync + rename. */
+/* path <- text and a newline, atomically (base/afile.c). */
 static sg_status write_atomic(const char *path, const char *text, sg_error *err)
 {
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n);
-    if (!tmp) return sg_fail(err, SG_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f) {
-        bool flushed = fflush(f) == 0, synced = fsync(fileno(f)) == 0, closed = fclose(f) == 0;
-        ok = ok && flushed && synced && closed;
-    }
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        free(tmp);
-        return sg_fail(err, SG_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    free(tmp);
-    return SG_OK;
+    sg_afile a;
+    sg_status st = sg_afile_open(&a, path, err);
+    if (st) return st;
+    sg_afile_write(&a, text, strlen(text));
+    sg_afile_write(&a, "\n", 1);
+    return sg_afile_commit(&a, err);
 }
 
 static cJSON *str_n(const sg_gguf_str *s)

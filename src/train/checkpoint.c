@@ -10,7 +10,7 @@
  *   f32 adam_v[n]         AdamW second moments
  *   u64 fnv1a             FNV-1a 64 of every byte before it
  *
- * Files are written through atomic.c (temp file, fsync, rename, fsync of the
+ * Files are written through base/afile.c (temp file, fsync, rename, fsync of the
  * directory): a crash leaves the previous checkpoint intact, and a torn or
  * corrupted file fails the checksum instead of resuming from garbage. The
  * header carries no clock or host, so two runs that reach the same state

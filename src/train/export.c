@@ -12,7 +12,7 @@
  *   HF: transformers' names (model.layers.N.self_attn.q_proj.weight, ...,
  *     GPT-2's h.N.attn.c_attn.weight) in safetensors, GPT-2's Conv1D
  *     matrices transposed to [in, out], plus config.json.
- * Files are written atomically (atomic.c).
+ * Files are written atomically (base/afile.c).
  */
 #include <errno.h>
 #include <stdarg.h>

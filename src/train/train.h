@@ -8,7 +8,7 @@
  *   tmodel.c     the trainable model: parameters, init, import, layout
  *   layers.c     forward/backward pairs of every layer (llm.c style)
  *   optim.c      AdamW, the warmup + cosine schedule, global-norm clipping
- *   atomic.c     crash-safe file replacement (temp, fsync, rename, fsync dir)
+ *   (base/afile.c: crash-safe file replacement, temp, fsync, rename, fsync dir)
  *   checkpoint.c weights + AdamW state + RNG + data position, bit-exact resume
  *   export.c     GGUF and Hugging Face (config.json + safetensors) export
  *   dist.c       data parallelism over MPI (a no-op stub without MPI)
@@ -23,6 +23,7 @@
 
 #include <stdio.h>
 
+#include "base/afile.h"
 #include "base/error.h"
 #include "base/file.h"
 #include "base/pool.h"
@@ -295,21 +296,7 @@ double sg_rng_normal(uint64_t *s);   /* Box-Muller, one draw per call */
 
 /* -------------------------------------------------------------- atomic */
 
-typedef struct sg_afile {
-    FILE *f;
-    char *path, *tmp;
-    bool failed;
-    uint64_t hash; /* FNV-1a 64 of everything written */
-} sg_afile;
-
-sg_status sg_afile_open(sg_afile *a, const char *path, sg_error *err);
-void sg_afile_write(sg_afile *a, const void *p, size_t n);
-/* Flush, fsync, rename over path, fsync the directory. Frees a. */
-sg_status sg_afile_commit(sg_afile *a, sg_error *err);
-/* Remove the temp file. Frees a. */
-void sg_afile_abort(sg_afile *a);
-uint64_t sg_fnv1a(uint64_t h, const void *p, size_t n);
-#define SG_FNV_INIT 0xcbf29ce484222325ull
+/* sg_afile (atomic file replacement) and sg_fnv1a: base/afile.h */
 
 /* ---------------------------------------------------------- checkpoint */
 

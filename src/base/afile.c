@@ -1,5 +1,5 @@
 /*
- * atomic.c -- replace a file so that a crash leaves the old or the new one.
+ * afile.c -- replace a file so that a crash leaves the old or the new one.
  *
  * The content goes to "PATH.tmp.PID" in the same directory; commit flushes
  * it, fsyncs it, renames it over PATH (atomic on POSIX file systems) and
@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "train/train.h"
+#include "base/afile.h"
+#include "base/error.h"
 
 uint64_t sg_fnv1a(uint64_t h, const void *p, size_t n)
 {
