@@ -11,14 +11,15 @@ its system message when it has one; DIR/sft.meta.jsonl from make_instruct_corpus
 what each one asks). Reports:
   accuracy per category and per answer language: the expected fact is contained in the answer
     (country: the capital / currency / language / continent / country name; arith and units:
-    the result as the corpus writes it in that language; dates: the weekday, date, number of
+    the answer's last number is the result as the corpus writes it in that language; dates: the weekday, date, number of
     days, month or yes/no). Small talk and stargate help have no single fact: language only.
   language match: the answer is in the language it should be (the question's, or the one a
     deployment's system message sets), by the stop-word identifier below; answers without a
     word ("7 + 6 = 13.") are counted apart.
 With --deployments DIR, also asks held-out questions in fr/en/de under each deployment's system
-message (system_prompt, blank line, guidance, as the server prepends it): a fr/en/de deployment
-must answer in its own language, another (ar) in the user's.
+message (system_prompt, blank line, guidance, as the server prepends it): the answer must be in
+the user's language (the example deployments' prompts ask for it), or with
+--deployment-language deployment in a fr/en/de deployment's own language.
 Standard library only, plus the corpus generator (tools/make_instruct_corpus.py) for its tables.
 """
 import argparse
@@ -187,12 +188,12 @@ def expected_facts(mic, turn, reference):
             return [strip_article(c.currency(al))]
         if intent == "language":
             return [strip_article(mic.LANGUAGES[x][mic.LANGS.index(al)]) for x in c.langs]
-        if intent == "continent":
-            return [strip_article(c.continent(al))]
+        if intent == "continent":        # "en Europe" / "in Europe": the continent's name
+            return [c.continent(al).split(" ", 1)[1]]
         return None
-    if cat in ("arith", "units"):
+    if cat in ("arith", "units"):        # the result: the last number of the answer
         nums = NUM_RE.findall(reference)
-        return [nums[-1].rstrip(".,")] if nums else None
+        return [LastNumber(nums[-1].rstrip(".,"))] if nums else None
     if cat == "dates":
         if intent == "weekday":
             d = datetime.date.fromisoformat(data["date"])
@@ -215,10 +216,17 @@ def expected_facts(mic, turn, reference):
     return None
 
 
+class LastNumber(str):
+    """A fact that must be the answer's last number ("7 × 1 = 1." does not answer 7)."""
+
+
 def contains_fact(answer, fact):
-    """fact: a string, or a tuple of acceptable strings."""
+    """fact: a string, a LastNumber, or a tuple of acceptable strings."""
     if isinstance(fact, tuple):
         return any(contains_fact(answer, f) for f in fact)
+    if isinstance(fact, LastNumber):
+        nums = NUM_RE.findall(norm(answer))
+        return bool(nums) and nums[-1].rstrip(".,") == norm(fact)
     a, f = norm(answer), norm(fact)
     if re.fullmatch(NUM_RE, f):                  # a number: not inside a longer one
         return re.search(r"(?<![\d.,])" + re.escape(f) + r"(?![\d]|[.,]\d)", a) is not None
@@ -290,9 +298,10 @@ def summarize(rows):
     return s
 
 
-def deployment_check(server, mic, items, ddir, per_lang, workers):
+def deployment_check(server, mic, items, ddir, per_lang, workers, rule="user"):
     """Each deployment's system message before held-out questions in fr/en/de (no system message of
-    their own): the answer language must be the deployment's (fr/en/de) or the question's (others)."""
+    their own): the answer language must be the question's (rule "user", what the example
+    deployments ask), or with rule "deployment" the deployment's (fr/en/de; others: the question's)."""
     deps = mic.load_system_prompts(ddir)
     picked = {}
     for msgs, turn, ref, system in items:
@@ -302,7 +311,7 @@ def deployment_check(server, mic, items, ddir, per_lang, workers):
                 picked[turn["qlang"]].append((msgs[-1]["content"], turn))
     out = {}
     for dep_id, dep_lang, text in deps:
-        want_forced = dep_lang if dep_lang in mic.LANGS else None
+        want_forced = dep_lang if dep_lang in mic.LANGS and rule == "deployment" else None
         jobs = []
         for ql in mic.LANGS:
             for q, turn in picked.get(ql, []):
@@ -328,6 +337,8 @@ def main(argv=None):
     ap.add_argument("-m", "--model", default=os.path.join(os.path.dirname(HERE), "models", "stargate-mini.gguf"))
     ap.add_argument("--corpus", help="make_instruct_corpus.py --meta output (sft.val.jsonl, sft.meta.jsonl)")
     ap.add_argument("--deployments", help="deployment profiles (*.json) to check the answer language under")
+    ap.add_argument("--deployment-language", choices=("user", "deployment"), default="user",
+                    help="the language rule the model was taught (make_instruct_corpus.py --deployment-language)")
     ap.add_argument("--per-lang", type=int, default=20, help="questions per language and deployment (20)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N held-out conversations")
     ap.add_argument("--threads", type=int, default=2)
@@ -345,7 +356,8 @@ def main(argv=None):
     t0 = time.time()
     with Server(args.stargate, args.model, args.threads, args.parallel) as srv:
         rows = evaluate(srv, mic, items, args.parallel)
-        deps = deployment_check(srv, mic, held_out(args.corpus), args.deployments, args.per_lang, args.parallel) \
+        deps = deployment_check(srv, mic, held_out(args.corpus), args.deployments, args.per_lang, args.parallel,
+                                args.deployment_language) \
             if args.deployments else None
     summary = summarize(rows)
     summary["seconds"] = round(time.time() - t0, 1)
