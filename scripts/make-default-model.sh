@@ -21,7 +21,7 @@
 #      stay short in tokens); ChatML specials; the ChatML template is added to the vocabulary
 #      (tokenizer.chat_template) so every export carries it
 #   3. stargate data prepare: pretrain.txt and pretrain.val.txt to token shards
-#   4. stargate train configs/default-model-pretrain.conf (Llama, 5.9M parameters, from scratch)
+#   4. stargate train configs/default-model-pretrain.conf (Llama, 4.3M parameters, from scratch)
 #   5. stargate finetune configs/default-model-sft.conf (sft.jsonl, loss on the answers only)
 #   6. stargate quantize ... q8_0 -> OUT; stargate perplexity of F32 and Q8_0 on held-out text
 # Then evaluate with tools/eval_default_model.py (models/README.md has the figures).
