@@ -72,7 +72,7 @@ static sg_status write_atomic(const char *path, const unsigned char *data, size_
 bool sg_default_model_available(void)
 {
 #if SG_HAVE_DEFAULT_MODEL
-    return sg_embedded_model_end > sg_embedded_model;
+    return (uintptr_t)sg_embedded_model_end > (uintptr_t)sg_embedded_model;
 #else
     return false;
 #endif
