@@ -1,48 +1,51 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian machine: install the packages, build
-# stargate, make a small model and serve it with the OpenAI-compatible API.
+# stargate and start the default assistant.
 #
-# Until the default assistant (trained by stargate itself) ships, the model is
-# a small random Llama-architecture network carrying a real byte-level BPE
-# vocabulary that stargate trains on this repository's own documentation, so
-# every layer runs for real (tokenizer, chat template, sampler, continuous
-# batching) even though the answers are noise.
+# `stargate serve` with no -m serves stargate-mini, the small model trained by
+# stargate itself on the project's synthetic French/English/German corpus
+# (models/README.md; it ships inside the binary), with the example
+# deployments (French, German, Arabic, English), the default SQLite store and
+# the web chat. On loopback with no API key yet it runs in local mode (no key
+# needed, and it says so); `stargate admin key create` turns keys on.
 #
-#   SG_DEMO_PORT   port to serve on (default 8080)
-#   SG_DEMO_SERVE  set to 0 to stop after the offline demo (no server)
+#   SG_DEMO_PORT       port to serve on (default 8080)
+#   SG_DEMO_HOST       address to listen on (default 127.0.0.1)
+#   SG_DEMO_SELFCHECK  set to 1: start the server on a free port in a
+#                      throwaway STARGATE_HOME, ask it in French and in German
+#                      through the HTTP API, check each answer's language,
+#                      stop it and exit (0 when both answers are right)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh build/release
+echo "== building stargate (build/release)"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DSG_WERROR=ON >/dev/null
+cmake --build build/release -j"$(nproc)" --target stargate
 bin=build/release/stargate
-models=build/demo-models
-port=${SG_DEMO_PORT:-8080}
-mkdir -p "$models"
-if [ ! -f "$models/demo-q8_0.gguf" ]; then
-  echo "== training a 2048-token vocabulary on the repository's docs (stargate tokenizer train)"
-  cat README.md docs/*.md configs/README.md > "$models/corpus.txt"
-  "$bin" tokenizer train --input "$models/corpus.txt" --vocab-size 2048 --special "<|endoftext|>" \
-    --special "<|im_start|>" --special "<|im_end|>" -o "$models/vocab.gguf" -q
-  echo "== generating a small random llama model with that vocabulary (tools/gen_model.py)"
-  common=(--arch llama --hidden 256 --layers 4 --heads 8 --kv-heads 2 --ff 768 --ctx 2048 --seed 42
-          --tokenizer "$models/vocab.gguf" --quiet)
-  /usr/bin/python3 tools/gen_model.py "${common[@]}" --format gguf --dtype q8_0 --out "$models/demo-q8_0.gguf"
+
+if [ "${SG_DEMO_SELFCHECK:-0}" = "1" ]; then
+  home=$(mktemp -d /tmp/stargate-selfcheck-XXXXXX)
+  trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$home"' EXIT
+  echo "== self-check: stargate serve (default model, example deployments) in $home"
+  STARGATE_HOME="$home" "$bin" serve --port 0 --port-file "$home/port" >"$home/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do
+    [ -s "$home/port" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$home/server.log"; exit 1; }
+    sleep 0.1
+  done
+  cat "$home/server.log"
+  /usr/bin/python3 tools/demo_selfcheck.py "http://127.0.0.1:$(cat "$home/port")"
+  exit $?
 fi
-model="$models/demo-q8_0.gguf"
-echo "== stargate info $model"
-"$bin" info "$model"
-echo
-echo "== stargate generate -m $model -p \"Hello\" -n 16"
-"$bin" generate -m "$model" -p "Hello" -n 16
-echo
-if [ "${SG_DEMO_SERVE:-1}" = "0" ]; then exit 0; fi
+
+port=${SG_DEMO_PORT:-8080}
+host=${SG_DEMO_HOST:-127.0.0.1}
 cat <<MSG
-== stargate serve -m $model --port $port
-   Try, from another terminal:
-     curl -s http://127.0.0.1:$port/v1/chat/completions -H 'Content-Type: application/json' \\
-          -d '{"messages":[{"role":"user","content":"Bonjour !"}],"max_tokens":32}'
-     curl -sN http://127.0.0.1:$port/v1/chat/completions -H 'Content-Type: application/json' \\
-          -d '{"messages":[{"role":"user","content":"Hello"}],"max_tokens":32,"stream":true}'
+== stargate serve --host $host --port $port
+   Open http://$host:$port/ in a browser and chat (pick a language at the top), or:
+     curl -s http://$host:$port/v1/chat/completions -H 'Content-Type: application/json' \\
+          -d '{"model":"stargate-fr","messages":[{"role":"user","content":"Quelle est la capitale du Japon ?"}]}'
    Ctrl-C stops the server.
 MSG
-exec "$bin" serve -m "$model" --port "$port"
+exec "$bin" serve --host "$host" --port "$port"
