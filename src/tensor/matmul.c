@@ -28,6 +28,16 @@
  *
  * sg_mm_run never allocates: sg_mm_new makes MM_TILE_ROWS * MM_KC floats of
  * scratch per pool thread, 64-byte aligned.
+ *
+ *  q8 (sg_mm_set_q8, opt-in): for Q8_0/Q4_0/Q4_K/Q6_K weights both regimes
+ *    are replaced by one: x is quantized per token to int8 blocks
+ *    (tensor/q8.h; on the pool when n >= 16), then each task takes a chunk
+ *    of W's rows (multiples of 4, ~16 chunks per thread) for all n tokens and
+ *    the integer kernels tile rows x tokens in registers. Each output's float
+ *    operations do not depend on n or the tile, so this path is
+ *    batch-invariant whatever set_decode_max says. Its activation buffer
+ *    grows to the largest n * cols seen (the one allocation, on growth only;
+ *    if it fails the call takes the FP32 path).
  */
 #include "tensor/matmul.h"
 
