@@ -271,8 +271,40 @@ GEMM(q4_0, SG_Q4_0)
 GEMM(q4_k, SG_Q4_K)
 GEMM(q6_k, SG_Q6_K)
 
+/* The activation quantizer of q8.c (sg_q8_quantize_ref) on 16 lanes: the same
+ * float32 operations (max of |x|, d = amax / 127, id = 127 / amax, x * id
+ * rounded to nearest even, clamped), hence the same bytes. */
+static void quantize(sg_q8_act *act, const float *x, int64_t t0, int64_t t1)
+{
+    const int64_t cols = act->cols, nb = cols / 32;
+    const __m512 lim = _mm512_set1_ps(127.0f);
+    for (int64_t t = t0; t < t1; t++) {
+        const float *xt = x + t * cols;
+        int8_t *q = act->q + t * cols;
+        for (int64_t b = 0; b < nb; b++, xt += 32, q += 32) {
+            __m512 v0 = _mm512_loadu_ps(xt), v1 = _mm512_loadu_ps(xt + 16);
+            float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+            float d = amax / 127.0f, id = amax > 0.0f ? 127.0f / amax : 0.0f;
+            __m512 s = _mm512_set1_ps(id);
+            __m512 r0 = _mm512_roundscale_ps(_mm512_mul_ps(v0, s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m512 r1 = _mm512_roundscale_ps(_mm512_mul_ps(v1, s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m512i i0 = _mm512_cvtps_epi32(_mm512_max_ps(_mm512_min_ps(r0, lim), _mm512_sub_ps(_mm512_setzero_ps(), lim)));
+            __m512i i1 = _mm512_cvtps_epi32(_mm512_max_ps(_mm512_min_ps(r1, lim), _mm512_sub_ps(_mm512_setzero_ps(), lim)));
+            _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(i0));
+            _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtepi32_epi8(i1));
+            int32_t s0 = _mm512_reduce_add_epi32(i0), s1 = _mm512_reduce_add_epi32(i1);
+            act->d[t * nb + b] = d;
+            act->s32[t * nb + b] = -(s0 + s1);
+            act->s16[t * 2 * nb + 2 * b] = -s0;
+            act->s16[t * 2 * nb + 2 * b + 1] = -s1;
+            act->fx[t * nb + b] = d * (float)(s0 + s1);
+        }
+        sg_q8_lane_vectors(act, t);
+    }
+}
+
 const sg_q8_family sg_q8_avx512_family = {
-    {[SG_Q8_0] = gemm_q8_0, [SG_Q4_0] = gemm_q4_0, [SG_Q4_K] = gemm_q4_k, [SG_Q6_K] = gemm_q6_k}};
+    {[SG_Q8_0] = gemm_q8_0, [SG_Q4_0] = gemm_q4_0, [SG_Q4_K] = gemm_q4_k, [SG_Q6_K] = gemm_q6_k}, quantize};
 
 #else
 const sg_q8_family sg_q8_avx512_family = {{0}};

@@ -53,7 +53,21 @@ void sg_q8_act_init(sg_q8_act *act, void *mem, int64_t n, int64_t cols)
     act->sv = (int32_t *)p;
 }
 
-void sg_q8_quantize(sg_q8_act *act, const float *x, int64_t t0, int64_t t1)
+void sg_q8_lane_vectors(sg_q8_act *act, int64_t t)
+{
+    const int64_t cols = act->cols, nb = cols / QB, ns = (cols + 63) / 64;
+    float *dv = act->dv + t * ns * 16;
+    int32_t *sv = act->sv + t * ns * 16;
+    for (int64_t b = 0; b < 2 * ns; b++) {
+        bool in = b < nb;
+        for (int l = 0; l < 8; l++) {
+            dv[8 * b + l] = in ? act->d[t * nb + b] : 0.0f;
+            sv[8 * b + l] = in && l == 0 ? act->s32[t * nb + b] : 0;
+        }
+    }
+}
+
+void sg_q8_quantize_ref(sg_q8_act *act, const float *x, int64_t t0, int64_t t1)
 {
     const int64_t cols = act->cols, nb = cols / QB;
     for (int64_t t = t0; t < t1; t++) {
@@ -79,16 +93,7 @@ void sg_q8_quantize(sg_q8_act *act, const float *x, int64_t t0, int64_t t1)
             act->s16[t * 2 * nb + 2 * b + 1] = -s[1];
             act->fx[t * nb + b] = d * (float)(s[0] + s[1]);
         }
-        const int64_t ns = (cols + 63) / 64;
-        float *dv = act->dv + t * ns * 16;
-        int32_t *sv = act->sv + t * ns * 16;
-        for (int64_t b = 0; b < 2 * ns; b++) {
-            bool in = b < nb;
-            for (int l = 0; l < 8; l++) {
-                dv[8 * b + l] = in ? act->d[t * nb + b] : 0.0f;
-                sv[8 * b + l] = in && l == 0 ? act->s32[t * nb + b] : 0;
-            }
-        }
+        sg_q8_lane_vectors(act, t);
     }
 }
 
@@ -188,7 +193,8 @@ REF_GEMM(ref_gemm_q4_k, ref_q4_k)
 REF_GEMM(ref_gemm_q6_k, ref_q6_k)
 
 const sg_q8_family sg_q8_ref_family = {
-    {[SG_Q8_0] = ref_gemm_q8_0, [SG_Q4_0] = ref_gemm_q4_0, [SG_Q4_K] = ref_gemm_q4_k, [SG_Q6_K] = ref_gemm_q6_k}};
+    {[SG_Q8_0] = ref_gemm_q8_0, [SG_Q4_0] = ref_gemm_q4_0, [SG_Q4_K] = ref_gemm_q4_k, [SG_Q6_K] = ref_gemm_q6_k},
+    sg_q8_quantize_ref};
 
 /* ------------------------------------------------------------ dispatch */
 
@@ -226,6 +232,12 @@ static const sg_q8_family *family_isa(sg_isa isa, const char **name)
 static void pick(void)
 {
     k_fam = family_isa(sg_isa_active(), &k_name);
+}
+
+void sg_q8_quantize(sg_q8_act *act, const float *x, int64_t t0, int64_t t1)
+{
+    pthread_once(&k_once, pick);
+    (k_fam->quantize ? k_fam->quantize : sg_q8_quantize_ref)(act, x, t0, t1);
 }
 
 sg_q8_gemm_fn sg_q8_gemm(sg_dtype t)

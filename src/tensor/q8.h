@@ -56,9 +56,14 @@ typedef struct sg_q8_act {
 size_t sg_q8_act_bytes(int64_t n, int64_t cols);
 /* Lay out act over mem (64-byte aligned, sg_q8_act_bytes(n, cols) bytes). */
 void sg_q8_act_init(sg_q8_act *act, void *mem, int64_t n, int64_t cols);
-/* Quantize tokens [t0, t1) of x[n, cols] into act. Plain C, identical for
- * every kernel family and every batch. */
+/* Quantize tokens [t0, t1) of x[n, cols] into act, with the active family's
+ * quantizer. Every family's quantizer gives the same bytes (the scalar one,
+ * sg_q8_quantize_ref, is the definition: same float32 operations), and
+ * each token's result does not depend on the others. */
 void sg_q8_quantize(sg_q8_act *act, const float *x, int64_t t0, int64_t t1);
+void sg_q8_quantize_ref(sg_q8_act *act, const float *x, int64_t t0, int64_t t1);
+/* Fill token t's lane vectors (dv, sv) from its d and s32 (family quantizers). */
+void sg_q8_lane_vectors(sg_q8_act *act, int64_t t);
 
 /* y[t * ldy + r] = dot(W row r, token t) (+ bias[r]) for r < nr, t in [t0, t1):
  * w points at row 0, rows are row_bytes apart. cols % 256 == 0 for K-quants. */
@@ -78,6 +83,7 @@ const char *sg_q8_kernels(void);
 /* Family kernels (kernels_q8_*.c, q8.c). Rows are NULL-free only when compiled. */
 typedef struct sg_q8_family {
     sg_q8_gemm_fn gemm[SG_DTYPE_COUNT];
+    void (*quantize)(sg_q8_act *act, const float *x, int64_t t0, int64_t t1); /* NULL: the scalar one */
 } sg_q8_family;
 extern const sg_q8_family sg_q8_ref_family;
 extern const sg_q8_family sg_q8_avx2_family;

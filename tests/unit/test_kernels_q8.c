@@ -76,6 +76,35 @@ static void test_quantizer(void)
     for (int i = 0; i < 96; i++) bad += a.q[i] != (int8_t)x[i];
     CHECK(bad == 0 && a.d[0] == 1.0f && a.d[1] == 1.0f && a.d[2] == 1.0f);
     free(mem);
+    /* the active family's quantizer writes the reference's bytes (ties at .5,
+     * zero blocks, large and tiny values; an odd number of blocks) */
+    const int64_t n = 3, c2 = 1056;
+    float *xs = malloc(sizeof(float) * (size_t)(n * c2));
+    sg_q8_act r, v;
+    void *m1 = act_new(&r, n, c2), *m2 = act_new(&v, n, c2);
+    CHECK(xs && m1 && m2);
+    if (!xs || !m1 || !m2) return;
+    memset(m1, 0, sg_q8_act_bytes(n, c2));
+    memset(m2, 0x55, sg_q8_act_bytes(n, c2));
+    for (int64_t i = 0; i < n * c2; i++) {
+        int64_t blk = i / 32;
+        xs[i] = blk % 5 == 0   ? (float)(urand(254) - 127) + 0.5f /* ties (max 127.5 -> scale != 1) */
+                : blk % 5 == 1 ? 0.0f
+                : blk % 5 == 2 ? sg_test_randf(&rng) * 1e-30f
+                               : sg_test_randf(&rng) * 3e4f;
+        if (blk % 5 == 0 && i % 32 == 7) xs[i] = 127.0f;
+    }
+    for (int64_t i = 0; i < n * c2; i += 160) xs[i] = 127.0f; /* some tie blocks with scale exactly 1 */
+    sg_q8_quantize_ref(&r, xs, 0, n);
+    sg_q8_quantize(&v, xs, 0, n);
+    size_t nb = (size_t)(n * c2 / 32), nv = (size_t)(n * ((c2 + 63) / 64) * 16);
+    CHECK_MSG(!memcmp(r.q, v.q, (size_t)(n * c2)) && !memcmp(r.d, v.d, 4 * nb) && !memcmp(r.s32, v.s32, 4 * nb) &&
+                  !memcmp(r.s16, v.s16, 8 * nb) && !memcmp(r.fx, v.fx, 4 * nb) && !memcmp(r.dv, v.dv, 4 * nv) &&
+                  !memcmp(r.sv, v.sv, 4 * nv),
+              "%s quantizer differs from the reference", sg_q8_kernels());
+    free(xs);
+    free(m1);
+    free(m2);
 }
 
 /* A row of `cols` values of type t with every scale 1 (or small integers),
