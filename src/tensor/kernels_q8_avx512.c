@@ -307,5 +307,5 @@ const sg_q8_family sg_q8_avx512_family = {
     {[SG_Q8_0] = gemm_q8_0, [SG_Q4_0] = gemm_q4_0, [SG_Q4_K] = gemm_q4_k, [SG_Q6_K] = gemm_q6_k}, quantize};
 
 #else
-const sg_q8_family sg_q8_avx512_family = {{0}};
+const sg_q8_family sg_q8_avx512_family = {{0}, NULL};
 #endif
