@@ -34,7 +34,9 @@
 
 AI __m512 dw2(float d0, float d1)
 {
-    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0)), _mm256_set1_ps(d1), 1);
+    /* insertf64x4 (AVX-512F) rather than insertf32x8, which needs AVX-512DQ */
+    __m512d lo = _mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(d0)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_set1_ps(d1)), 1));
 }
 
 /* Row data of one step (weights and their scales). */
