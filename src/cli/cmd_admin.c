@@ -38,6 +38,8 @@ static const char ADMIN_USAGE[] =
     "  key list [--tenant T]                  keys by prefix, owner, limits, status, last use\n"
     "  key revoke PREFIX_OR_ID                revoke a key (sk-sg-xxxxxxxxxxxx or its id)\n"
     "  conversations --tenant T --user U      a user's conversations\n"
+    "  conversation show|delete --tenant T --user U ID\n"
+    "                                         read (messages, --json) or delete one of them\n"
     "  export --tenant T --user U [-o FILE]   everything stored about a user, as JSON\n"
     "  erase --tenant T --user U              delete a user with their conversations, usage, keys\n"
     "  audit [--limit N]                      the audit log, newest first (default 50)\n"
@@ -375,6 +377,64 @@ static int conversations_cmd(sg_store *s, admin_opts *o)
     return 0;
 }
 
+/* conversation show|delete --tenant T --user U ID */
+static int conversation_cmd(sg_store *s, admin_opts *o)
+{
+    static const char usage[] = "conversation show|delete --tenant T --user U ID";
+    if (o->npos != 3 || (strcmp(o->pos[1], "show") && strcmp(o->pos[1], "delete")) || !o->tenant || !o->user)
+        return wrong_args(usage);
+    sg_user u;
+    sg_error err = {0};
+    if (sg_store_user_get(s, o->tenant, o->user, &u, &err)) return cli_error_from(&err);
+    const char *id = o->pos[2];
+    if (!strcmp(o->pos[1], "delete")) {
+        sg_status st = sg_store_conv_delete(s, u.id, id, &err);
+        sg_user_free(&u);
+        if (st) return cli_error_from(&err);
+        printf("deleted conversation %s of user %s (tenant %s)\n", id, o->user, o->tenant);
+        return 0;
+    }
+    sg_conv c;
+    sg_msg *m;
+    int n;
+    sg_status st = sg_store_conv_get(s, u.id, id, &c, &m, &n, &err);
+    sg_user_free(&u);
+    if (st) return cli_error_from(&err);
+    static const char *const status[] = {"complete", "streaming", "interrupted"};
+    if (o->json) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "id", c.id);
+        if (c.deployment) cJSON_AddStringToObject(x, "deployment", c.deployment);
+        else cJSON_AddNullToObject(x, "deployment");
+        cJSON_AddStringToObject(x, "title", c.title ? c.title : "");
+        cJSON_AddNumberToObject(x, "created_at", (double)c.created_at);
+        cJSON_AddNumberToObject(x, "updated_at", (double)c.updated_at);
+        cJSON *arr = cJSON_AddArrayToObject(x, "messages");
+        for (int i = 0; arr && i < n; i++) {
+            cJSON *y = cJSON_CreateObject();
+            cJSON_AddItemToArray(arr, y);
+            cJSON_AddStringToObject(y, "role", m[i].role);
+            cJSON_AddStringToObject(y, "content", m[i].content ? m[i].content : "");
+            if (m[i].reasoning) cJSON_AddStringToObject(y, "reasoning_content", m[i].reasoning);
+            cJSON_AddStringToObject(y, "status", status[m[i].status]);
+            cJSON_AddNumberToObject(y, "created_at", (double)m[i].created_at);
+        }
+        sg_msg_list_free(m, n);
+        sg_conv_free(&c);
+        return print_json(x);
+    }
+    printf("conversation %s (%s) %s\n", c.id, c.deployment ? c.deployment : "-", c.title ? c.title : "");
+    for (int i = 0; i < n; i++) {
+        char t[24];
+        fmt_time(m[i].created_at, t);
+        printf("\n[%s] %s%s%s\n%s\n", t, m[i].role, m[i].status == SG_MSG_COMPLETE ? "" : " - ",
+               m[i].status == SG_MSG_COMPLETE ? "" : status[m[i].status], m[i].content ? m[i].content : "");
+    }
+    sg_msg_list_free(m, n);
+    sg_conv_free(&c);
+    return 0;
+}
+
 static void actor_name(char *out, size_t cap)
 {
     const char *u = getenv("USER");
@@ -490,8 +550,8 @@ int cmd_admin(int argc, char **argv)
         return 2;
     }
     const char *cmd = o.pos[0];
-    static const char *const known[] = {"tenant", "user", "key", "conversations", "export", "erase", "audit",
-                                        "sweep", "migrate", NULL};
+    static const char *const known[] = {"tenant", "user", "key", "conversations", "conversation", "export", "erase",
+                                        "audit", "sweep", "migrate", NULL};
     bool ok = false;
     for (int i = 0; known[i]; i++) ok = ok || !strcmp(cmd, known[i]);
     if (!ok) {
@@ -510,6 +570,7 @@ int cmd_admin(int argc, char **argv)
     else if (!strcmp(cmd, "user")) rc = user_cmd(s, &o);
     else if (!strcmp(cmd, "key")) rc = key_cmd(s, &o);
     else if (!strcmp(cmd, "conversations")) rc = conversations_cmd(s, &o);
+    else if (!strcmp(cmd, "conversation")) rc = conversation_cmd(s, &o);
     else if (!strcmp(cmd, "export")) rc = export_cmd(s, &o);
     else if (!strcmp(cmd, "erase")) rc = erase_cmd(s, &o);
     else if (!strcmp(cmd, "audit")) rc = audit_cmd(s, &o);
