@@ -228,6 +228,18 @@ static void stream_free(void *cls)
 
 /* ------------------------------------------------------------ generation */
 
+/* Queue a 200 event stream (headers for SSE through proxies too). */
+static enum MHD_Result queue_sse(srv_server *S, struct MHD_Connection *c, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    srv_metrics_request(S->metrics, 200);
+    return ret;
+}
+
 static enum MHD_Result fail_request(srv_server *S, struct MHD_Connection *c, srv_request_params *p, int32_t *ids,
                                     int64_t user_id, int64_t msg_id, const srv_error *e)
 {
@@ -323,12 +335,7 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
             free(out.s);
             return MHD_NO;
         }
-        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-        MHD_add_response_header(resp, "Cache-Control", "no-cache");
-        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-        MHD_destroy_response(resp);
-        srv_metrics_request(S->metrics, 200);
-        return ret;
+        return queue_sse(S, c, resp);
     }
 
     int32_t *ids = NULL;
@@ -429,13 +436,7 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
             stream_free(sm);
             return MHD_NO;
         }
-        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-        MHD_add_response_header(resp, "Cache-Control", "no-cache");
-        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-        MHD_destroy_response(resp);
-        srv_metrics_request(S->metrics, 200);
-        return ret;
+        return queue_sse(S, c, resp);
     }
 
     /* non-streaming: wait for the end, watching the client */

@@ -98,32 +98,40 @@ void srv_req_unref(srv_req *r)
     free(r);
 }
 
-srv_req *srv_req_canned(srv_request_params *p, int n_prompt, const char *text, const char *finish)
+/* A new request holding *p's contents (one reference, not queued). */
+static srv_req *req_new(srv_request_params *p, uint64_t id)
 {
-    static atomic_uint_fast64_t next_id = (uint_fast64_t)1 << 62; /* apart from the engine's ids */
     srv_req *r = calloc(1, sizeof *r);
-    size_t n = strlen(text);
-    char *t = malloc(n + 1);
-    srv_event *ev = calloc(1, sizeof *ev);
-    if (!r || !t || !ev) {
-        free(r), free(t), free(ev);
-        srv_request_params_free(p);
-        return NULL;
-    }
+    if (!r) return NULL;
     atomic_init(&r->refs, 1);
     atomic_init(&r->cancelled, false);
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->p = *p;
     memset(p, 0, sizeof *p);
-    r->id = atomic_fetch_add(&next_id, 1);
+    r->id = id;
     r->slot = -1;
+    r->t_arrival = srv_now();
+    return r;
+}
+
+srv_req *srv_req_canned(srv_request_params *p, int n_prompt, const char *text, const char *finish)
+{
+    static atomic_uint_fast64_t next_id = (uint_fast64_t)1 << 62; /* apart from the engine's ids */
+    size_t n = strlen(text);
+    char *t = malloc(n + 1);
+    srv_event *ev = calloc(1, sizeof *ev);
+    srv_req *r = t && ev ? req_new(p, atomic_fetch_add(&next_id, 1)) : NULL;
+    if (!r) {
+        free(t), free(ev);
+        srv_request_params_free(p);
+        return NULL;
+    }
     r->n_prompt = n_prompt;
     memcpy(t, text, n + 1);
     r->text = t;
     r->text_len = n;
     r->text_cap = n + 1;
-    ev->off = 0;
     ev->len = n;
     ev->lp = -1;
     r->ev = ev;
@@ -131,7 +139,7 @@ srv_req *srv_req_canned(srv_request_params *p, int n_prompt, const char *text, c
     r->cap_ev = 1;
     r->finish = finish;
     r->state = SRV_DONE;
-    r->t_arrival = r->t_first = r->t_last = srv_now();
+    r->t_first = r->t_last = r->t_arrival;
     return r;
 }
 
@@ -139,17 +147,8 @@ srv_req *srv_sched_request(srv_sched *s, srv_request_params *p, int32_t *prompt,
                            bool in_reasoning, srv_error *e)
 {
     static atomic_uint_fast64_t next_id = 1;
-    srv_req *r = calloc(1, sizeof *r);
+    srv_req *r = req_new(p, atomic_fetch_add(&next_id, 1));
     if (!r) goto oom;
-    atomic_init(&r->refs, 1);
-    atomic_init(&r->cancelled, false);
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    r->p = *p;
-    memset(p, 0, sizeof *p);
-    r->id = atomic_fetch_add(&next_id, 1);
-    r->t_arrival = srv_now();
-    r->slot = -1;
     r->toks = prompt;
     r->n_toks = r->n_prompt = n_prompt;
     r->cap_toks = n_prompt + max_tokens;
