@@ -317,6 +317,7 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
         srv_resp_info ri;
         resp_info(S, r, &ri);
         ri.conversation_id = conv_id[0] ? conv_id : NULL;
+        ri.model = dep->model_alias;
         if (!stream_mode) {
             enum MHD_Result ret = respond(S, c, 200, "application/json", srv_format_response(&ri, r));
             srv_req_unref(r);
@@ -418,6 +419,7 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
         sm->user_id = who->user_id;
         sm->msg_id = msg_id;
         resp_info(S, r, &sm->ri);
+        if (dep) sm->ri.model = dep->model_alias; /* the deployment answers, by its model id */
         if (conv_id[0]) {
             snprintf(sm->conv_id, sizeof sm->conv_id, "%s", conv_id);
             sm->ri.conversation_id = sm->conv_id;
@@ -465,6 +467,7 @@ static enum MHD_Result handle_generate(srv_server *S, struct MHD_Connection *c, 
         srv_resp_info ri;
         resp_info(S, r, &ri);
         ri.conversation_id = conv_id[0] ? conv_id : NULL;
+        if (dep) ri.model = dep->model_alias;
         ret = respond(S, c, 200, "application/json", srv_format_response(&ri, r));
     }
     srv_req_unref(r);
@@ -485,6 +488,19 @@ static enum MHD_Result handle_models(srv_server *S, struct MHD_Connection *c)
     cJSON_AddStringToObject(m, "owned_by", "stargate");
     cJSON_AddNumberToObject(m, "max_model_len", S->n_ctx);
     cJSON_AddItemToArray(data, m);
+    /* each deployment is a model id too (its system prompt, policy and
+     * defaults over the served model) */
+    for (int i = 0; S->deploys && i < sg_deploy_count(S->deploys); i++) {
+        const sg_deployment *d = sg_deploy_at(S->deploys, i);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "id", d->model_alias);
+        cJSON_AddStringToObject(x, "object", "model");
+        cJSON_AddNumberToObject(x, "created", (double)S->created);
+        cJSON_AddStringToObject(x, "owned_by", "stargate");
+        cJSON_AddStringToObject(x, "root", S->model_id);
+        cJSON_AddNumberToObject(x, "max_model_len", S->n_ctx);
+        cJSON_AddItemToArray(data, x);
+    }
     return respond_json(S, c, 200, o);
 }
 

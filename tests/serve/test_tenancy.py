@@ -241,6 +241,9 @@ def case_deploy():
     ids = sorted(x["id"] for x in d.get("data", []))
     check(st == 200 and {"fr", "de", "ar"} <= set(ids), "deployments listed: %s" % ids)
     check(d.get("default") == "fr", "the tenant's deployment is the default")
+    st, _, models = s.call("GET", "/v1/models", key=k)
+    check({"stargate-fr", "stargate-de", "stargate-ar"} <= {m["id"] for m in models["data"]},
+          "/v1/models lists the deployments' model ids")
     ar = [x for x in d["data"] if x["id"] == "ar"][0]
     check(ar["dir"] == "rtl" and ar["ui"].get("send"), "Arabic is right-to-left with UI strings")
     # a refused topic, answered in the deployment's language, without the model
@@ -254,6 +257,7 @@ def case_deploy():
         check(st == 200 and r["choices"][0]["finish_reason"] == "content_filter",
               "%s refuses '%s' (%s)" % (dep, kw, r if st != 200 else r["choices"][0]["finish_reason"]))
         check(r["choices"][0]["message"]["content"] == pol["refusal"], "%s's refusal text" % dep)
+        check(r["model"] == "stargate-" + dep, "the answer names the deployment's model id")
     # the system prompt costs prompt tokens: same message, with and without a deployment's prompt
     st, _, with_sys = s.chat(k, "bonjour", model="stargate-fr")
     check(st == 200 and with_sys["usage"]["prompt_tokens"] > 40, "the deployment's system prompt is in the prompt")
