@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fuzz.h"
 
 /* Read every byte of a view so ASan checks it lies inside the input. */
 static unsigned touch(const void *p, uint64_t n)
@@ -34,15 +35,6 @@ static unsigned touch(const void *p, uint64_t n)
 
 /* Sink for bytes read only to let ASan check them. */
 static volatile unsigned sink;
-
-/* An invariant of the parser's contract: report it and stop the fuzzer. */
-#define REQUIRE(c)                                                                                                 \
-    do {                                                                                                           \
-        if (!(c)) {                                                                                                \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);                              \
-            abort();                                                                                               \
-        }                                                                                                          \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

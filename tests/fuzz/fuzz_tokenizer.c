@@ -17,14 +17,7 @@
 #include "formats/gguf_write.h"
 #include "stargate.h"
 #include "tokenizer/tokenizer.h"
-
-#define REQUIRE(c)                                                                                                 \
-    do {                                                                                                           \
-        if (!(c)) {                                                                                                \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);                            \
-            abort();                                                                                               \
-        }                                                                                                          \
-    } while (0)
+#include "fuzz.h"
 
 static sg_tokenizer *toks[8];
 static int n_toks;

@@ -16,14 +16,7 @@
 #include <string.h>
 
 #include "train/train.h"
-
-#define REQUIRE(c)                                                                                                 \
-    do {                                                                                                           \
-        if (!(c)) {                                                                                                \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);                              \
-            abort();                                                                                               \
-        }                                                                                                          \
-    } while (0)
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,14 +15,7 @@
 #include "formats/gguf.h"
 #include "stargate.h"
 #include "tokenizer/tokenizer.h"
-
-#define REQUIRE(c)                                                                                                 \
-    do {                                                                                                           \
-        if (!(c)) {                                                                                                \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);                            \
-            abort();                                                                                               \
-        }                                                                                                          \
-    } while (0)
+#include "fuzz.h"
 
 /* Exercise a loaded tokenizer. */
 static void use(sg_tokenizer *t)
