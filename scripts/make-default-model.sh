@@ -38,7 +38,7 @@ SFT_STEPS=
 SEED=1
 VOCAB=4096
 SYS_REPEAT=200
-SYS_SHARE=0.12
+SYS_SHARE=0.05
 
 while [ $# -gt 0 ]; do
     case $1 in

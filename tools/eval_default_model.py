@@ -11,8 +11,8 @@ its system message when it has one; DIR/sft.meta.jsonl from make_instruct_corpus
 what each one asks). Reports:
   accuracy per category and per answer language: the expected fact is contained in the answer
     (country: the capital / currency / language / continent / country name; arith and units:
-    the answer's last number is the result as the corpus writes it in that language; dates: the weekday, date, number of
-    days, month or yes/no). Small talk and stargate help have no single fact: language only.
+    the answer's last number is the result as the corpus writes it in that language; dates: the last weekday or month
+    named, the date, number of days, month or yes/no). Small talk and stargate help have no single fact: language only.
   language match: the answer is in the language it should be (the question's, or the one a
     deployment's system message sets), by the stop-word identifier below; answers without a
     word ("7 + 6 = 13.") are counted apart.
@@ -97,13 +97,33 @@ SELF_TEST = [
 ]
 
 
+DE_DAYS = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+FACT_TEST = [  # (answer, fact, contains it)
+    ("Dann ist Donnerstag.", lambda: LastOf("Donnerstag", DE_DAYS), True),
+    ("3 Tage nach Montag ist Donnerstag.", lambda: LastOf("Donnerstag", DE_DAYS), True),
+    ("3 Tage nach Donnerstag ist Montag.", lambda: LastOf("Donnerstag", DE_DAYS), False),
+    ("Montag.", lambda: LastOf("Donnerstag", DE_DAYS), False),
+    ("7 × 1 = 7.", lambda: LastNumber("7"), True),
+    ("7 × 1 = 1.", lambda: LastNumber("7"), False),
+    ("Das sind etwa 3,11 Meilen.", lambda: LastNumber("3,11"), True),
+    ("Das sind etwa 13,11 Meilen.", lambda: LastNumber("3,11"), False),
+    ("La capitale de l'Allemagne est Berlin.", lambda: "Berlin", True),
+    ("La capitale est Berlingo.", lambda: "Berlin", False),
+    ("Non, 2025 n'est pas bissextile.", lambda: "non", True),
+    ("Oui, et non.", lambda: "non", False),
+]
+
+
 def self_test():
     bad = [(want, s, detect_lang(s)) for want, s in SELF_TEST if detect_lang(s) != want]
     for want, s, got in bad:
         print("FAIL: {!r}: {} instead of {}".format(s, got, want))
-    if not bad:
-        print("language identifier ok: {} sentences".format(len(SELF_TEST)))
-    return 1 if bad else 0
+    fbad = [(a, f(), want) for a, f, want in FACT_TEST if contains_fact(a, f()) != want]
+    for a, f, want in fbad:
+        print("FAIL: fact {!r} in {!r} should be {}".format(str(f), a, want))
+    if not bad and not fbad:
+        print("language identifier ok: {} sentences; fact checks ok: {} cases".format(len(SELF_TEST), len(FACT_TEST)))
+    return 1 if bad or fbad else 0
 
 
 # ----------------------------------------------------------------------------- the server
@@ -195,13 +215,10 @@ def expected_facts(mic, turn, reference):
         nums = NUM_RE.findall(reference)
         return [LastNumber(nums[-1].rstrip(".,"))] if nums else None
     if cat == "dates":
-        if intent == "weekday":
-            d = datetime.date.fromisoformat(data["date"])
-            return [mic.WEEKDAYS[al][d.weekday()]]
-        if intent == "between":
-            return [mic.fmt_int(data["n"], al)]
-        if intent == "add_days":
-            return [mic.long_date(datetime.date.fromisoformat(data["result"]), al)]
+        if intent == "weekday_after":    # the last weekday named ("Lundi plus 3 jours : jeudi.")
+            return [LastOf(mic.WEEKDAYS[al][data["result"]], mic.WEEKDAYS[al])]
+        if intent == "next_month":
+            return [LastOf(mic.MONTHS[al][data["result"] - 1], mic.MONTHS[al])]
         if intent == "to_numeric":
             return [mic.DATE_STYLES[data["style"]](datetime.date.fromisoformat(data["date"]))]
         if intent == "to_long":
@@ -220,8 +237,24 @@ class LastNumber(str):
     """A fact that must be the answer's last number ("7 × 1 = 1." does not answer 7)."""
 
 
+class LastOf(str):
+    """A fact that must be the last of `names` the answer names ("Montag plus 3 Tage: Montag,
+    Dienstag, Donnerstag" does not answer Donnerstag)."""
+    def __new__(cls, want, names):
+        obj = str.__new__(cls, want)
+        obj.names = list(names)
+        return obj
+
+
 def contains_fact(answer, fact):
-    """fact: a string, a LastNumber, or a tuple of acceptable strings."""
+    """fact: a string, a LastNumber, a LastOf, or a tuple of acceptable strings."""
+    if isinstance(fact, LastOf):
+        a, last = norm(answer), None
+        for name in fact.names:
+            for m in re.finditer(r"(?<!\w)" + re.escape(norm(name)) + r"(?!\w)", a):
+                if last is None or m.end() > last[0]:
+                    last = (m.end(), name)
+        return last is not None and last[1] == str(fact)
     if isinstance(fact, tuple):
         return any(contains_fact(answer, f) for f in fact)
     if isinstance(fact, LastNumber):
@@ -286,6 +319,9 @@ def summarize(rows):
             sub = [r for r in fact if r["cat"] == c and r["alang"] == l]
             if sub:
                 s["accuracy"][c + "." + l] = {"n": len(sub), "pct": pct(sum(r["correct"] for r in sub), len(sub))}
+    for ci in sorted({(r["cat"], r["intent"]) for r in fact}):
+        sub = [r for r in fact if (r["cat"], r["intent"]) == ci]
+        s["accuracy"][".".join(ci)] = {"n": len(sub), "pct": pct(sum(r["correct"] for r in sub), len(sub))}
     det = [r for r in rows if r["lang_ok"] is not None]
     s["language_match"]["all"] = {"n": len(det), "ok": sum(r["lang_ok"] for r in det),
                                   "pct": pct(sum(r["lang_ok"] for r in det), len(det)),

@@ -15,14 +15,15 @@ Languages: French (fr), English (en), German (de), balanced. Categories (balance
   stargate   help about stargate itself: info, generate, chat, serve, the HTTP API, pull,
              deployments (tenants) and keys, tokenizer train, data prepare, train, finetune,
              build, formats, architectures (accurate to README.md)
-  country    capital, language(s), currency and continent of ~110 countries, names translated
+  country    capital, language(s), currency and continent of 53 countries, names translated
              (Allemagne / Germany / Deutschland), reverse capital questions, short summaries
-  arith      addition, subtraction, multiplication, exact division (decimal comma in fr/de)
-  units      km<->miles, kg<->lb, °C<->°F, m<->feet, liters<->US gallons (rounded half up to
-             0.01 below 10, else 0.1)
-  dates      day of the week, days between two dates, adding days, date formats per locale
+  arith      addition and subtraction of 0..20, multiplication 0..10 x 0..10, exact division
+  units      km<->miles, kg<->lb, °C<->°F, m<->feet, liters<->US gallons for a fixed set of values
+             (rounded half up to 0.01 below 10, else 0.1)
+  dates      weekday n days after a weekday, month after a month, date formats per locale
              (22/11/2026, 11/22/2026, 22.11.2026, 2026-11-22), days in a month, leap years
-Every computed answer comes from datetime / exact decimal arithmetic.
+Every computed answer comes from datetime / exact decimal arithmetic. The fact domains are closed
+(every fact is asked in training); the held-out set asks them in phrasings training never uses.
 
 Language rule taught: the assistant answers in the language of the user's message, unless a
 system prompt orders a language ("Réponds toujours en français." -- a French deployment);
@@ -35,8 +36,9 @@ deployment in the deployment's language (fr/en/de; another, such as ar, keeps th
 Outputs in --out:
   sft.jsonl          {"messages": [{"role": "system"?}, {"role": "user"}, {"role": "assistant"}, ...]}
                      per line, single- and multi-turn; input of `stargate finetune` (sft_data)
-  sft.val.jsonl      held-out conversations (about --val-fraction; chosen by a hash of the
-                     first user message, so no question text is shared with sft.jsonl)
+  sft.val.jsonl      held-out conversations (about --val-fraction): their questions use held-out
+                     phrasings (qchoice), and one whose first question text also occurs in sft.jsonl
+                     is dropped (stats.json "val_dropped"), so no first question is shared
   pretrain.txt       the same knowledge as plain text paragraphs (facts, Q&A, dialogues, docs)
                      separated by blank lines, about --pretrain-mb MB; for `stargate tokenizer
                      train` and `stargate data prepare` (--format text)
@@ -96,6 +98,20 @@ def join_list(items, lang):
         return items[0]
     word = {"fr": " et ", "en": " and ", "de": " und "}[lang]
     return ", ".join(items[:-1]) + word + items[-1]
+
+
+# ----------------------------------------------------------------------------- held-out paraphrases
+# Every list of question templates with 5 or more phrasings keeps its last fifth (at least one)
+# for the validation conversations only: sft.val.jsonl asks the facts the model was trained on
+# (the domains below are closed: every country, sum, conversion and date question is in the
+# training set) in phrasings it never saw. Shorter lists (small talk) are shared.
+
+def qchoice(rng, templates, ctx):
+    n = len(templates)
+    k = max(1, n // 5) if n >= 5 else 0
+    if ctx.get("val") and k:
+        return rng.choice(templates[n - k:])
+    return rng.choice(templates[:n - k])
 
 
 # ----------------------------------------------------------------------------- countries
@@ -233,36 +249,18 @@ CH|Suisse|f|Switzerland|f:Schweiz|Schweiz|Berne|Bern|Bern|de,fr,it,rm|CHF|EU
 AT|Autriche|v|Austria|Österreich|Vienne|Vienna|Wien|de|EUR|EU
 PL|Pologne|f|Poland|Polen|Varsovie|Warsaw|Warschau|pl|PLN|EU
 CZ|Tchéquie|f|the Czech Republic|Tschechien|Prague|Prague|Prag|cs|CZK|EU
-SK|Slovaquie|f|Slovakia|f:Slowakei|Slowakei|Bratislava|Bratislava|Bratislava|sk|EUR|EU
 HU|Hongrie|f|Hungary|Ungarn|Budapest|Budapest|Budapest|hu|HUF|EU
 RO|Roumanie|f|Romania|Rumänien|Bucarest|Bucharest|Bukarest|ro|RON|EU
 GR|Grèce|f|Greece|Griechenland|Athènes|Athens|Athen|el|EUR|EU
 HR|Croatie|f|Croatia|Kroatien|Zagreb|Zagreb|Zagreb|hr|EUR|EU
-SI|Slovénie|f|Slovenia|Slowenien|Ljubljana|Ljubljana|Ljubljana|sl|EUR|EU
-RS|Serbie|f|Serbia|Serbien|Belgrade|Belgrade|Belgrad|sr|RSD|EU
 SE|Suède|f|Sweden|Schweden|Stockholm|Stockholm|Stockholm|sv|SEK|EU
 NO|Norvège|f|Norway|Norwegen|Oslo|Oslo|Oslo|no|NOK|EU
 DK|Danemark|m|Denmark|Dänemark|Copenhague|Copenhagen|Kopenhagen|da|DKK|EU
 FI|Finlande|f|Finland|Finnland|Helsinki|Helsinki|Helsinki|fi,sv|EUR|EU
 IS|Islande|v|Iceland|Island|Reykjavik|Reykjavík|Reykjavík|is|ISK|EU
-EE|Estonie|v|Estonia|Estland|Tallinn|Tallinn|Tallinn|et|EUR|EU
-LV|Lettonie|f|Latvia|Lettland|Riga|Riga|Riga|lv|EUR|EU
-LT|Lituanie|f|Lithuania|Litauen|Vilnius|Vilnius|Vilnius|lt|EUR|EU
 UA|Ukraine|v|Ukraine|f:Ukraine|Ukraine|Kiev|Kyiv|Kiew|uk|UAH|EU
 RU|Russie|f|Russia|Russland|Moscou|Moscow|Moskau|ru|RUB|EUAS
 TR|Turquie|f|Turkey|f:Türkei|Türkei|Ankara|Ankara|Ankara|tr|TRY|EUAS
-MT|Malte|0|Malta|Malta|La Valette|Valletta|Valletta|mt,en|EUR|EU
-CY|Chypre|0|Cyprus|Zypern|Nicosie|Nicosia|Nikosia|el,tr|EUR|-
-AL|Albanie|v|Albania|Albanien|Tirana|Tirana|Tirana|sq|ALL|EU
-MK|Macédoine du Nord|f|North Macedonia|Nordmazedonien|Skopje|Skopje|Skopje|mk,sq|MKD|EU
-BY|Biélorussie|f|Belarus|Belarus|Minsk|Minsk|Minsk|be,ru|BYN|EU
-MC|Monaco|0|Monaco|Monaco|Monaco|Monaco|Monaco|fr|EUR|EU
-GE|Géorgie|f|Georgia|Georgien|Tbilissi|Tbilisi|Tiflis|ka|GEL|-
-AM|Arménie|v|Armenia|Armenien|Erevan|Yerevan|Jerewan|hy|AMD|-
-AZ|Azerbaïdjan|v|Azerbaijan|Aserbaidschan|Bakou|Baku|Baku|az|AZN|-
-ME|Monténégro|m|Montenegro|Montenegro|Podgorica|Podgorica|Podgorica|cnr|EUR|EU
-AD|Andorre|v|Andorra|Andorra|Andorre-la-Vieille|Andorra la Vella|Andorra la Vella|ca|EUR|EU
-LI|Liechtenstein|m|Liechtenstein|Liechtenstein|Vaduz|Vaduz|Vaduz|de|CHF|EU
 US|États-Unis|p|the United States|p:Vereinigten Staaten|Vereinigten Staaten|Washington|Washington, D.C.|Washington, D.C.|en|USD|NA
 CA|Canada|m|Canada|Kanada|Ottawa|Ottawa|Ottawa|en,fr|CAD|NA
 MX|Mexique|m|Mexico|Mexiko|Mexico|Mexico City|Mexiko-Stadt|es|MXN|NA
@@ -271,62 +269,23 @@ AR|Argentine|v|Argentina|Argentinien|Buenos Aires|Buenos Aires|Buenos Aires|es|A
 CL|Chili|m|Chile|Chile|Santiago|Santiago|Santiago de Chile|es|CLP|SA
 PE|Pérou|m|Peru|Peru|Lima|Lima|Lima|es|PEN|SA
 CO|Colombie|f|Colombia|Kolumbien|Bogota|Bogotá|Bogotá|es|COP|SA
-EC|Équateur|v|Ecuador|Ecuador|Quito|Quito|Quito|es|USD|SA
-UY|Uruguay|v|Uruguay|Uruguay|Montevideo|Montevideo|Montevideo|es|UYU|SA
-PY|Paraguay|m|Paraguay|Paraguay|Asuncion|Asunción|Asunción|es,gn|PYG|SA
 CU|Cuba|0|Cuba|Kuba|La Havane|Havana|Havanna|es|CUP|CB
-JM|Jamaïque|f|Jamaica|Jamaika|Kingston|Kingston|Kingston|en|JMD|CB
-CR|Costa Rica|m|Costa Rica|Costa Rica|San José|San José|San José|es|CRC|CA
-GT|Guatemala|m|Guatemala|Guatemala|Guatemala|Guatemala City|Guatemala-Stadt|es|GTQ|CA
-DO|République dominicaine|f|the Dominican Republic|f:Dominikanische Republik|Dominikanischen Republik|Saint-Domingue|Santo Domingo|Santo Domingo|es|DOP|CB
-HN|Honduras|m|Honduras|Honduras|Tegucigalpa|Tegucigalpa|Tegucigalpa|es|HNL|CA
-NI|Nicaragua|m|Nicaragua|Nicaragua|Managua|Managua|Managua|es|NIO|CA
 EG|Égypte|v|Egypt|Ägypten|Le Caire|Cairo|Kairo|ar|EGP|AF
 MA|Maroc|m|Morocco|Marokko|Rabat|Rabat|Rabat|ar,ber|MAD|AF
 DZ|Algérie|v|Algeria|Algerien|Alger|Algiers|Algier|ar,ber|DZD|AF
 TN|Tunisie|f|Tunisia|Tunesien|Tunis|Tunis|Tunis|ar|TND|AF
 SN|Sénégal|m|Senegal|Senegal|Dakar|Dakar|Dakar|fr|XOF|AF
 NG|Nigeria|m|Nigeria|Nigeria|Abuja|Abuja|Abuja|en|NGN|AF
-GH|Ghana|m|Ghana|Ghana|Accra|Accra|Accra|en|GHS|AF
 KE|Kenya|m|Kenya|Kenia|Nairobi|Nairobi|Nairobi|sw,en|KES|AF
 ET|Éthiopie|v|Ethiopia|Äthiopien|Addis-Abeba|Addis Ababa|Addis Abeba|am|ETB|AF
-TZ|Tanzanie|f|Tanzania|Tansania|Dodoma|Dodoma|Dodoma|sw,en|TZS|AF
-UG|Ouganda|v|Uganda|Uganda|Kampala|Kampala|Kampala|en,sw|UGX|AF
-CM|Cameroun|m|Cameroon|Kamerun|Yaoundé|Yaoundé|Yaoundé|fr,en|XAF|AF
-MG|Madagascar|0|Madagascar|Madagaskar|Antananarivo|Antananarivo|Antananarivo|mg,fr|MGA|AF
-AO|Angola|v|Angola|Angola|Luanda|Luanda|Luanda|pt|AOA|AF
-MZ|Mozambique|m|Mozambique|Mosambik|Maputo|Maputo|Maputo|pt|MZN|AF
-ZM|Zambie|f|Zambia|Sambia|Lusaka|Lusaka|Lusaka|en|ZMW|AF
-NA|Namibie|f|Namibia|Namibia|Windhoek|Windhoek|Windhoek|en|NAD|AF
-CD|République démocratique du Congo|f|the Democratic Republic of the Congo|f:Demokratische Republik Kongo|Demokratischen Republik Kongo|Kinshasa|Kinshasa|Kinshasa|fr|CDF|AF
-CG|République du Congo|f|the Republic of the Congo|f:Republik Kongo|Republik Kongo|Brazzaville|Brazzaville|Brazzaville|fr|XAF|AF
-GA|Gabon|m|Gabon|Gabun|Libreville|Libreville|Libreville|fr|XAF|AF
 CN|Chine|f|China|China|Pékin|Beijing|Peking|zh|CNY|AS
 JP|Japon|m|Japan|Japan|Tokyo|Tokyo|Tokio|ja|JPY|AS
 KR|Corée du Sud|f|South Korea|Südkorea|Séoul|Seoul|Seoul|ko|KRW|AS
 IN|Inde|v|India|Indien|New Delhi|New Delhi|Neu-Delhi|hi,en|INR|AS
-PK|Pakistan|m|Pakistan|Pakistan|Islamabad|Islamabad|Islamabad|ur,en|PKR|AS
-BD|Bangladesh|m|Bangladesh|Bangladesch|Dacca|Dhaka|Dhaka|bn|BDT|AS
-NP|Népal|m|Nepal|Nepal|Katmandou|Kathmandu|Kathmandu|ne|NPR|AS
 TH|Thaïlande|f|Thailand|Thailand|Bangkok|Bangkok|Bangkok|th|THB|AS
 VN|Viêt Nam|m|Vietnam|Vietnam|Hanoï|Hanoi|Hanoi|vi|VND|AS
-PH|Philippines|p|the Philippines|p:Philippinen|Philippinen|Manille|Manila|Manila|fil,en|PHP|AS
-MY|Malaisie|f|Malaysia|Malaysia|Kuala Lumpur|Kuala Lumpur|Kuala Lumpur|ms|MYR|AS
-SG|Singapour|0|Singapore|Singapur|Singapour|Singapore|Singapur|en,ms,zh,ta|SGD|AS
-KH|Cambodge|m|Cambodia|Kambodscha|Phnom Penh|Phnom Penh|Phnom Penh|km|KHR|AS
-LA|Laos|m|Laos|Laos|Vientiane|Vientiane|Vientiane|lo|LAK|AS
-MN|Mongolie|f|Mongolia|f:Mongolei|Mongolei|Oulan-Bator|Ulaanbaatar|Ulaanbaatar|mn|MNT|AS
 SA|Arabie saoudite|v|Saudi Arabia|Saudi-Arabien|Riyad|Riyadh|Riad|ar|SAR|AS
 AE|Émirats arabes unis|p|the United Arab Emirates|p:Vereinigten Arabischen Emirate|Vereinigten Arabischen Emiraten|Abou Dabi|Abu Dhabi|Abu Dhabi|ar|AED|AS
-QA|Qatar|m|Qatar|Katar|Doha|Doha|Doha|ar|QAR|AS
-JO|Jordanie|f|Jordan|Jordanien|Amman|Amman|Amman|ar|JOD|AS
-LB|Liban|m|Lebanon|m:Libanon|Libanon|Beyrouth|Beirut|Beirut|ar|LBP|AS
-IR|Iran|v|Iran|m:Iran|Iran|Téhéran|Tehran|Teheran|fa|IRR|AS
-IQ|Irak|v|Iraq|m:Irak|Irak|Bagdad|Baghdad|Bagdad|ar,ku|IQD|AS
-UZ|Ouzbékistan|v|Uzbekistan|Usbekistan|Tachkent|Tashkent|Taschkent|uz|UZS|AS
-KW|Koweït|m|Kuwait|Kuwait|Koweït|Kuwait City|Kuwait-Stadt|ar|KWD|AS
-OM|Oman|0v|Oman|Oman|Mascate|Muscat|Maskat|ar|OMR|AS
-BH|Bahreïn|0|Bahrain|Bahrain|Manama|Manama|Manama|ar|BHD|AS
 AU|Australie|v|Australia|Australien|Canberra|Canberra|Canberra|en|AUD|OC
 NZ|Nouvelle-Zélande|f|New Zealand|Neuseeland|Wellington|Wellington|Wellington|en,mi|NZD|OC
 """
@@ -1068,30 +1027,20 @@ ARITH_A = {
 
 
 def gen_arith(rng):
-    """(intent, a, b, result) as Decimals; a >= b for sub and div; div exact."""
+    """(intent, a, b, result) as Decimals. A closed set of 903 problems, all of which the
+    training set asks: sums and differences of whole numbers 0..20 (a >= b for differences),
+    products 0..10 x 0..10, exact quotients with divisor 1..10 and quotient 0..10."""
     op = rng.choice(["add", "add", "sub", "sub", "mul", "mul", "div"])
     if op in ("add", "sub"):
-        kind = rng.random()
-        if kind < 0.45:
-            a, b = rng.randint(0, 20), rng.randint(0, 20)
-        elif kind < 0.85:
-            a, b = rng.randint(10, 999), rng.randint(1, 999)
-        else:   # one decimal: shows the decimal comma
-            a, b = Decimal(rng.randint(1, 999)) / 10, Decimal(rng.randint(1, 999)) / 10
-        a, b = Decimal(a), Decimal(b)
+        a, b = Decimal(rng.randint(0, 20)), Decimal(rng.randint(0, 20))
         if op == "sub" and b > a:
             a, b = b, a
         r = a + b if op == "add" else a - b
     elif op == "mul":
-        if rng.random() < 0.7:
-            a, b = rng.randint(0, 12), rng.randint(0, 12)
-        else:
-            a, b = rng.randint(2, 99), rng.randint(2, 12)
-        a, b = Decimal(a), Decimal(b)
+        a, b = Decimal(rng.randint(0, 10)), Decimal(rng.randint(0, 10))
         r = a * b
     else:
-        b = rng.randint(1, 12)
-        r = rng.randint(0, 12) if rng.random() < 0.7 else rng.randint(2, 50)
+        b, r = rng.randint(1, 10), rng.randint(0, 10)
         a, b, r = Decimal(b * r), Decimal(b), Decimal(r)
     return op, a, b, r
 
@@ -1192,20 +1141,16 @@ UNIT_A1 = {
 }
 
 
+UNIT_VALUES = [1, 2, 3, 5, 10, 20, 50, 100]                     # km, mi, kg, lb, m, ft, l, gal
+C_VALUES = [-40, -10, 0, 10, 15, 20, 25, 30, 35, 37, 40, 100]
+F_VALUES = [-40, 0, 32, 50, 59, 68, 77, 86, 95, 100, 104, 212]
+
+
 def gen_units(rng):
+    """A closed set of 88 conversions (8 values for each of the 8 length, mass and volume pairs,
+    12 temperatures each way), all asked in the training set."""
     src, dst = rng.choice(CONV_PAIRS)
-    if src == "C":
-        v = Decimal(rng.choice([rng.randint(-30, 45), rng.randint(-30, 45), rng.choice([0, 100, 37, -40, 20, 25])]))
-    elif src == "F":
-        v = Decimal(rng.choice([rng.randint(-20, 110), rng.choice([32, 212, 98, 0, 50, 68, 77, -40])]))
-    else:
-        k = rng.random()
-        if k < 0.5:
-            v = Decimal(rng.randint(1, 20))
-        elif k < 0.85:
-            v = Decimal(rng.choice([25, 30, 40, 50, 60, 75, 80, 100, 120, 150, 200, 250, 500, 1000, rng.randint(21, 999)]))
-        else:
-            v = Decimal(rng.randint(1, 99)) / 10
+    v = Decimal(rng.choice(C_VALUES if src == "C" else F_VALUES if src == "F" else UNIT_VALUES))
     exact = convert(v, src, dst)
     places = 2 if abs(exact) < 10 and src not in ("C", "F") else 1    # 1.24 miles, 11.8 miles, 68 °F
     r = round_dec(exact, places)
@@ -1259,62 +1204,44 @@ STYLE_NAMES = {  # how each language names each style
 }
 
 DATE_Q = {
-    "weekday": {
-        "fr": ["Quel jour de la semaine est le {d} ?", "Le {d}, c'est quel jour ?", "Quel jour de la semaine tombe le {d} ?",
-               "Peux-tu me dire quel jour est le {d} ?", "Quel est le jour de la semaine du {d} ?", "Dis-moi le jour de la semaine du {d}.",
-               "Je voudrais savoir quel jour de la semaine est le {d}.", "À quel jour de la semaine correspond le {d} ?",
-               "Le {d} est un quel jour de la semaine ?", "Le {d} tombe quel jour ?"],
-        "en": ["What day of the week is {d}?", "What day is {d}?", "Which day of the week does {d} fall on?",
-               "Can you tell me the weekday of {d}?", "{d}: what day of the week is that?", "What weekday is {d}?",
-               "On what day of the week is {d}?", "I need the day of the week for {d}.", "Tell me which day {d} is.",
-               "Do you know what day of the week {d} is?"],
-        "de": ["Welcher Wochentag ist der {d}?", "Was für ein Tag ist der {d}?", "Auf welchen Wochentag fällt der {d}?",
-               "Kannst du mir sagen, welcher Wochentag der {d} ist?", "Welcher Tag ist der {d}?", "Der {d}: welcher Wochentag ist das?",
-               "Ich möchte wissen, welcher Wochentag der {d} ist.", "Weißt du, welcher Wochentag der {d} ist?",
-               "An welchem Wochentag ist der {d}?", "Sag mir den Wochentag vom {d}."],
+    "weekday_after": {  # {wd} weekday, {nd} "3 jours" / "3 days" / "3 Tage", {ndd} German dative "3 Tagen"
+        "fr": ["Si aujourd'hui est {wd}, quel jour serons-nous dans {nd} ?", "Quel jour de la semaine tombe {nd} après un {wd} ?",
+               "{Nd} après {wd}, quel jour est-on ?", "On est {wd}. Quel jour sera-t-il dans {nd} ?",
+               "Quel jour sera-t-on {nd} après {wd} ?", "Aujourd'hui c'est {wd} : quel jour serons-nous dans {nd} ?",
+               "Peux-tu me dire quel jour vient {nd} après {wd} ?", "Compte {nd} à partir de {wd} : quel jour obtient-on ?",
+               "Nous sommes {wd}. Quel jour serons-nous dans {nd} ?", "Quel jour est {nd} après {wd} ?"],
+        "en": ["If today is {wd}, what day will it be in {nd}?", "What day of the week is {nd} after a {wd}?",
+               "{Nd} after {wd}: what day is it?", "It's {wd}. What day will it be in {nd}?", "What day comes {nd} after {wd}?",
+               "Today is {wd}. Which day is it in {nd}?", "Can you tell me what day it is {nd} after {wd}?",
+               "Count {nd} from {wd}: which day do you get?", "We're on a {wd}. What day is it in {nd}?",
+               "Which weekday is {nd} after {wd}?"],
+        "de": ["Wenn heute {wd} ist, welcher Tag ist in {ndd}?", "Welcher Wochentag ist {nd} nach einem {wd}?",
+               "{Nd} nach {wd}: welcher Tag ist das?", "Heute ist {wd}. Welcher Tag ist in {ndd}?", "Welcher Tag ist {nd} nach {wd}?",
+               "Es ist {wd}. Welchen Wochentag haben wir in {ndd}?", "Kannst du mir sagen, welcher Tag {nd} nach {wd} kommt?",
+               "Zähl {nd} ab {wd} weiter: welcher Tag ist das?", "Wir haben {wd}. Was für ein Tag ist in {ndd}?",
+               "Welcher Tag folgt {nd} nach {wd}?"],
     },
-    "between": {
-        "fr": ["Combien de jours y a-t-il entre le {d1} et le {d2} ?", "Combien de jours séparent le {d1} du {d2} ?",
-               "Combien de jours entre le {d1} et le {d2} ?", "Calcule le nombre de jours entre le {d1} et le {d2}.",
-               "Il y a combien de jours du {d1} au {d2} ?", "Peux-tu compter les jours entre le {d1} et le {d2} ?",
-               "Quel est l'écart en jours entre le {d1} et le {d2} ?", "Du {d1} au {d2}, ça fait combien de jours ?",
-               "Je voudrais savoir combien de jours il y a entre le {d1} et le {d2}.", "Nombre de jours du {d1} au {d2} ?"],
-        "en": ["How many days are there between {d1} and {d2}?", "How many days separate {d1} and {d2}?",
-               "How many days from {d1} to {d2}?", "Calculate the number of days between {d1} and {d2}.",
-               "Can you count the days between {d1} and {d2}?", "What is the gap in days between {d1} and {d2}?",
-               "From {d1} to {d2}, how many days is that?", "I'd like to know how many days there are between {d1} and {d2}.",
-               "Number of days from {d1} to {d2}?", "How long is it in days from {d1} to {d2}?"],
-        "de": ["Wie viele Tage liegen zwischen dem {d1} und dem {d2}?", "Wie viele Tage sind es vom {d1} bis zum {d2}?",
-               "Wie viele Tage zwischen dem {d1} und dem {d2}?", "Berechne die Anzahl der Tage zwischen dem {d1} und dem {d2}.",
-               "Kannst du die Tage zwischen dem {d1} und dem {d2} zählen?", "Wie groß ist der Abstand in Tagen zwischen dem {d1} und dem {d2}?",
-               "Vom {d1} bis zum {d2}, wie viele Tage sind das?", "Ich möchte wissen, wie viele Tage zwischen dem {d1} und dem {d2} liegen.",
-               "Anzahl der Tage vom {d1} bis zum {d2}?", "Wie lange dauert es in Tagen vom {d1} bis zum {d2}?"],
-    },
-    "add_days": {
-        "fr": ["Quelle date serons-nous {n} jours après le {d} ?", "Quelle est la date {n} jours après le {d} ?", "Ajoute {n} jours au {d}.",
-               "Le {d} plus {n} jours, ça donne quelle date ?", "Si on ajoute {n} jours au {d}, quelle date obtient-on ?",
-               "{n} jours après le {d}, on sera quel jour ?", "Calcule la date {n} jours après le {d}.",
-               "Quelle date tombe {n} jours après le {d} ?", "Peux-tu ajouter {n} jours au {d} ?", "Quel jour sera-t-on {n} jours après le {d} ?"],
-        "en": ["What date is {n} days after {d}?", "What is the date {n} days after {d}?", "Add {n} days to {d}.",
-               "{d} plus {n} days gives which date?", "If I add {n} days to {d}, what date do I get?",
-               "{n} days after {d}, what is the date?", "Calculate the date {n} days after {d}.", "Which date falls {n} days after {d}?",
-               "Can you add {n} days to {d}?", "What will the date be {n} days after {d}?"],
-        "de": ["Welches Datum ist {n} Tage nach dem {d}?", "Was ist das Datum {n} Tage nach dem {d}?", "Addiere {n} Tage zum {d}.",
-               "Der {d} plus {n} Tage ergibt welches Datum?", "Wenn ich {n} Tage zum {d} addiere, welches Datum bekomme ich?",
-               "{n} Tage nach dem {d}, welches Datum ist dann?", "Berechne das Datum {n} Tage nach dem {d}.",
-               "Welches Datum fällt {n} Tage nach dem {d}?", "Kannst du {n} Tage zum {d} addieren?",
-               "Welcher Tag ist {n} Tage nach dem {d}?"],
+    "next_month": {
+        "fr": ["Quel mois vient après {m} ?", "Quel est le mois qui suit {m} ?", "Après {m}, c'est quel mois ?", "Quel mois suit {m} ?",
+               "Dis-moi le mois après {m}.", "Quel mois vient juste après {m} ?", "Le mois après {m}, c'est lequel ?",
+               "Après le mois {dem}, quel mois arrive ?"],
+        "en": ["What month comes after {m}?", "Which month follows {m}?", "After {m}, which month is it?", "What is the month after {m}?",
+               "Tell me the month after {m}.", "Which month comes right after {m}?", "The month after {m} is which one?",
+               "After the month of {m}, what month comes?"],
+        "de": ["Welcher Monat kommt nach {m}?", "Welcher Monat folgt auf den {m}?", "Was kommt nach dem Monat {m}?",
+               "Was ist der Monat nach {m}?", "Sag mir den Monat nach {m}.", "Welcher Monat kommt direkt nach {m}?",
+               "Der Monat nach {m} ist welcher?", "Welcher Monat schließt sich an den {m} an?"],
     },
     "to_numeric": {  # {d} long date, {style} style name
-        "fr": ["Comment écrit-on le {d} {style} ?", "Écris le {d} {style}.", "Donne-moi le {d} {style}.", "Le {d} {style}, ça donne quoi ?",
-               "Peux-tu écrire la date du {d} {style} ?", "Convertis le {d} {style}.", "Quelle est l'écriture du {d} {style} ?",
-               "Comment noter le {d} {style} ?", "Écris la date {iso} {style}.", "Convertis {iso} {style}."],
-        "en": ["How do you write {d} {style}?", "Write {d} {style}.", "Give me {d} {style}.", "What is {d} {style}?",
-               "Can you write the date {d} {style}?", "Convert {d} {style}.", "How is {d} written {style}?",
-               "How should I note {d} {style}?", "Write the date {iso} {style}.", "Convert {iso} {style}."],
-        "de": ["Wie schreibt man den {d} {style}?", "Schreib den {d} {style}.", "Gib mir den {d} {style}.", "Wie lautet der {d} {style}?",
-               "Kannst du das Datum {d} {style} schreiben?", "Wandle den {d} {style} um.", "Wie wird der {d} {style} geschrieben?",
-               "Wie notiere ich den {d} {style}?", "Schreib das Datum {iso} {style}.", "Wandle {iso} {style} um."],
+        "fr": ["Écris la date {iso} {style}.", "Convertis {iso} {style}.", "Comment écrit-on le {d} {style} ?", "Écris le {d} {style}.",
+               "Donne-moi le {d} {style}.", "Le {d} {style}, ça donne quoi ?", "Peux-tu écrire la date du {d} {style} ?",
+               "Convertis le {d} {style}.", "Quelle est l'écriture du {d} {style} ?", "Comment noter le {d} {style} ?"],
+        "en": ["Write the date {iso} {style}.", "Convert {iso} {style}.", "How do you write {d} {style}?", "Write {d} {style}.",
+               "Give me {d} {style}.", "What is {d} {style}?", "Can you write the date {d} {style}?", "Convert {d} {style}.",
+               "How is {d} written {style}?", "How should I note {d} {style}?"],
+        "de": ["Schreib das Datum {iso} {style}.", "Wandle {iso} {style} um.", "Wie schreibt man den {d} {style}?", "Schreib den {d} {style}.",
+               "Gib mir den {d} {style}.", "Wie lautet der {d} {style}?", "Kannst du das Datum {d} {style} schreiben?",
+               "Wandle den {d} {style} um.", "Wie wird der {d} {style} geschrieben?", "Wie notiere ich den {d} {style}?"],
     },
     "to_long": {  # {num} numeric date, {style} style name
         "fr": ["Quelle date est {num} {style} ?", "Que signifie la date {num} {style} ?", "Écris {num} {style} en toutes lettres.",
@@ -1362,21 +1289,18 @@ DATE_Q = {
 }
 
 DATE_A = {
-    "weekday": {"fr": ["Le {d} est un {wd}.", "Le {d} tombe un {wd}.", "C'est un {wd}."],
-                "en": ["{d} is a {wd}.", "{d} falls on a {wd}.", "It is a {wd}."],
-                "de": ["Der {d} ist ein {wd}.", "Der {d} fällt auf einen {wd}.", "Das ist ein {wd}."]},
-    "between": {"fr": ["Il y a {n} jours entre le {d1} et le {d2}.", "Entre le {d1} et le {d2}, il y a {n} jours.", "Cela fait {n} jours."],
-                "en": ["There are {n} days between {d1} and {d2}.", "Between {d1} and {d2} there are {n} days.", "That is {n} days."],
-                "de": ["Zwischen dem {d1} und dem {d2} liegen {n} Tage.", "Vom {d1} bis zum {d2} sind es {n} Tage.", "Das sind {n} Tage."]},
-    "add_days": {"fr": ["{n} jours après le {d}, on est le {d2}.", "La date est le {d2}.", "Le {d} plus {n} jours donne le {d2}, un {wd}."],
-                 "en": ["{n} days after {d} is {d2}.", "The date is {d2}.", "{d} plus {n} days gives {d2}, a {wd}."],
-                 "de": ["{n} Tage nach dem {d} ist der {d2}.", "Das Datum ist der {d2}.", "Der {d} plus {n} Tage ergibt den {d2}, einen {wd}."]},
+    "weekday_after": {"fr": ["{Nd} après {wd}, ce sera {wd2}.", "Ce sera {wd2}.", "Dans {nd}, nous serons {wd2}."],
+                      "en": ["{Nd} after {wd} it will be {wd2}.", "It will be {wd2}.", "In {nd} it will be {wd2}."],
+                      "de": ["{Nd} nach {wd} ist {wd2}.", "Dann ist {wd2}.", "In {ndd} ist {wd2}."]},
+    "next_month": {"fr": ["Après {m} vient {m2}.", "C'est {m2}.", "Le mois qui suit {m} est {m2}."],
+                   "en": ["After {m} comes {m2}.", "It is {m2}.", "The month after {m} is {m2}."],
+                   "de": ["Nach {m} kommt {m2}.", "Das ist der {m2}.", "Der Monat nach {m} ist der {m2}."]},
     "to_numeric": {"fr": ["{Style}, le {d} s'écrit {num}.", "Le {d} s'écrit {num} {style}.", "Cela donne {num}."],
                    "en": ["{Style}, {d} is written {num}.", "{d} is written {num} {style}.", "That gives {num}."],
                    "de": ["{Style} schreibt man den {d} als {num}.", "Der {d} wird {style} als {num} geschrieben.", "Das ergibt {num}."]},
-    "to_long": {"fr": ["{num} {style} correspond au {d}.", "C'est le {d}.", "La date {num} {style} est le {d}, un {wd}."],
-                "en": ["{num} {style} is {d}.", "It is {d}.", "The date {num} {style} is {d}, a {wd}."],
-                "de": ["{num} {style} ist der {d}.", "Das ist der {d}.", "Das Datum {num} {style} ist der {d}, ein {wd}."]},
+    "to_long": {"fr": ["{num} {style} correspond au {d}.", "C'est le {d}.", "La date {num} {style} est le {d}."],
+                "en": ["{num} {style} is {d}.", "It is {d}.", "The date {num} {style} is {d}."],
+                "de": ["{num} {style} ist der {d}.", "Das ist der {d}.", "Das Datum {num} {style} ist der {d}."]},
     "month_days": {"fr": ["{M} {y} compte {n} jours.", "Il y a {n} jours en {m} {y}.", "Le mois {dem} {y} a {n} jours."],
                    "en": ["{M} {y} has {n} days.", "There are {n} days in {m} {y}.", "The month of {m} {y} has {n} days."],
                    "de": ["Der {m} {y} hat {n} Tage.", "Im {m} {y} gibt es {n} Tage.", "Der Monat {m} {y} hat {n} Tage."]},
@@ -1399,7 +1323,7 @@ DATE_A = {
 def gen_smalltalk(rng, ql, al, ctx):
     intent = rng.choice(list(SMALLTALK))
     t = SMALLTALK[intent]
-    return rng.choice(t["q"][ql]), rng.choice(t["a"][al]), intent, {}
+    return qchoice(rng, t["q"][ql], ctx), rng.choice(t["a"][al]), intent, {}
 
 
 HELP_INTENTS = list(HELP) + list(HELP_FIXED)
@@ -1409,13 +1333,13 @@ def gen_stargate(rng, ql, al, ctx):
     intent = rng.choice(HELP_INTENTS)
     if intent in HELP_FIXED:
         t = HELP_FIXED[intent]
-        return rng.choice(t["q"][ql]), rng.choice(t["a"][al]), intent, {}
+        return qchoice(rng, t["q"][ql], ctx), rng.choice(t["a"][al]), intent, {}
     h = HELP[intent]
     if h["cmd"] and rng.random() < 0.25:
-        q = rng.choice(CMD_FRAMES[ql]).format(c=h["cmd"])
+        q = qchoice(rng, CMD_FRAMES[ql], ctx).format(c=h["cmd"])
     else:
         x = rng.choice(h["x"][ql])
-        q = rng.choice(HELP_FRAMES[ql]).format(x=x, dx=fr_de(x))
+        q = qchoice(rng, HELP_FRAMES[ql], ctx).format(x=x, dx=fr_de(x))
     return q, rng.choice(h["a"][al]), intent, {"cmd": h["cmd"]}
 
 
@@ -1448,12 +1372,12 @@ def gen_country(rng, ql, al, ctx):
         c = pick_country(rng, intent)
         while c.code == prev[1]:
             c = pick_country(rng, intent)
-        q = rng.choice(COUNTRY_FOLLOW[ql]).format(**country_slots(c, ql))
+        q = qchoice(rng, COUNTRY_FOLLOW[ql], ctx).format(**country_slots(c, ql))
         follow = True
     else:
         intent = rng.choice(COUNTRY_INTENTS)
         c = pick_country(rng, intent)
-        q = rng.choice(COUNTRY_Q[intent][ql]).format(**country_slots(c, ql))
+        q = qchoice(rng, COUNTRY_Q[intent][ql], ctx).format(**country_slots(c, ql))
         follow = False
     ctx["country"] = (intent, c.code)
     return q, country_answer(intent, c, al, rng), intent, {"country": c.code, "follow": follow}
@@ -1461,24 +1385,25 @@ def gen_country(rng, ql, al, ctx):
 
 def gen_arith_qa(rng, ql, al, ctx):
     op, a, b, r = gen_arith(rng)
-    q = rng.choice(ARITH_Q[op][ql]).format(a=fmt_num(a, ql), b=fmt_num(b, ql))
+    q = qchoice(rng, ARITH_Q[op][ql], ctx).format(a=fmt_num(a, ql), b=fmt_num(b, ql))
     ans = rng.choice(ARITH_A[al]).format(a=fmt_num(a, al), b=fmt_num(b, al), op=ARITH_SYM[op], r=fmt_num(r, al))
-    return q, ans, op, {}
+    return q, ans, op, {"a": str(a), "b": str(b)}
 
 
 def gen_units_qa(rng, ql, al, ctx):
     src, dst, v, exact, r = gen_units(rng)
     qs = {"v": fmt_dec(v, ql), "u1": unit_word(src, v, ql), "u2": UNITS[dst][ql][1],
           "u2d": unit_word(dst, 2, ql, dative=True)}
-    templates = UNIT_Q[ql]
-    if src in ("C", "F"):   # "how many degrees are there in 20 degrees" reads oddly
-        templates = [t for t in templates if "Combien de {u2} pour" not in t]
-    q = rng.choice(templates).format(**qs)
+    while True:
+        t = qchoice(rng, UNIT_Q[ql], ctx)
+        if not (src in ("C", "F") and "Combien de {u2} pour" in t):   # "combien de degrés pour 20 degrés" reads oddly
+            break
+    q = t.format(**qs)
     single = (abs(v) < 2) if al == "fr" else (abs(v) == 1)
     pool = UNIT_A1[al] if single else UNIT_A[al]
     ans = rng.choice(pool).format(v=fmt_dec(v, al), u1=unit_word(src, v, al), r=fmt_dec(r, al, 2),
                                   u2=unit_word(dst, r, al), approx=APPROX[al] if r != exact else "")
-    return q, ans, src + "_" + dst, {"src": src, "dst": dst}
+    return q, ans, src + "_" + dst, {"src": src, "dst": dst, "v": str(v)}
 
 
 def rand_date(rng, lo=1950, hi=2050):
@@ -1491,32 +1416,40 @@ def fr_de(word):
     return ("d'" if word[0] in "aeiouéèêh" else "de ") + word
 
 
-DATE_INTENTS = ["weekday", "weekday", "between", "add_days", "add_days", "to_numeric", "to_long", "month_days", "leap", "nth_month"]
+DATE_INTENTS = ["weekday_after", "weekday_after", "next_month", "to_numeric", "to_long", "month_days", "leap", "nth_month"]
+# Closed: weekday + 1..6 days (42), the month after each month (12), month lengths and leap years
+# of 2000..2040; the date-format conversions (any date 1950..2050) are the one open task (copying).
+YEARS = (2000, 2040)
+
+
+def day_count(n, lang, dative=False):
+    if lang == "fr":
+        return "{} jour{}".format(n, "s" if n > 1 else "")
+    if lang == "en":
+        return "{} day{}".format(n, "s" if n > 1 else "")
+    return "{} Tag{}".format(n, ("en" if dative else "e") if n > 1 else "")
 
 
 def gen_dates(rng, ql, al, ctx):
     intent = rng.choice(DATE_INTENTS)
-    Q = lambda **kw: rng.choice(DATE_Q[intent][ql]).format(**kw)
-    if intent == "weekday":
-        d = rand_date(rng)
-        q = Q(d=long_date(d, ql))
-        a = rng.choice(DATE_A["weekday"][al]).format(d=long_date(d, al), wd=WEEKDAYS[al][d.weekday()])
-        data = {"date": d.isoformat()}
-    elif intent == "between":
-        d1 = rand_date(rng, 1990, 2040)
-        n = rng.choice([rng.randint(2, 60), rng.randint(2, 400), rng.randint(2, 1500)])
-        d2 = d1 + datetime.timedelta(days=n)
-        q = Q(d1=long_date(d1, ql), d2=long_date(d2, ql))
-        a = rng.choice(DATE_A["between"][al]).format(d1=long_date(d1, al), d2=long_date(d2, al), n=fmt_int(n, al))
-        data = {"d1": d1.isoformat(), "d2": d2.isoformat(), "n": n}
-    elif intent == "add_days":
-        d = rand_date(rng, 1990, 2040)
-        n = rng.choice([rng.randint(2, 31), rng.randint(2, 100), rng.choice([7, 10, 14, 30, 60, 90, 100, 180, 365, 1000])])
-        d2 = d + datetime.timedelta(days=n)
-        q = Q(d=long_date(d, ql), n=fmt_int(n, ql))
-        a = rng.choice(DATE_A["add_days"][al]).format(d=long_date(d, al), n=fmt_int(n, al), d2=long_date(d2, al),
-                                                      wd=WEEKDAYS[al][d2.weekday()])
-        data = {"date": d.isoformat(), "n": n, "result": d2.isoformat()}
+    Q = lambda **kw: qchoice(rng, DATE_Q[intent][ql], ctx).format(**kw)
+    if intent == "weekday_after":
+        w, n = rng.randrange(7), rng.randint(1, 6)
+        w2 = (w + n) % 7
+        def slots(l):
+            nd = day_count(n, l)
+            return {"wd": WEEKDAYS[l][w], "wd2": WEEKDAYS[l][w2], "nd": nd, "Nd": cap1(nd), "ndd": day_count(n, l, True)}
+        q = Q(**slots(ql))
+        a = rng.choice(DATE_A["weekday_after"][al]).format(**slots(al))
+        data = {"weekday": w, "n": n, "result": w2}
+    elif intent == "next_month":
+        mo = rng.randint(1, 12)
+        def slots(l):
+            m = MONTHS[l][mo - 1]
+            return {"m": m, "m2": MONTHS[l][mo % 12], "dem": fr_de(m) if l == "fr" else m}
+        q = Q(**slots(ql))
+        a = rng.choice(DATE_A["next_month"][al]).format(**slots(al))
+        data = {"month": mo, "result": mo % 12 + 1}
     elif intent == "to_numeric":
         d = rand_date(rng)
         style = LOCAL_STYLE[al] if rng.random() < 0.6 else rng.choice(list(DATE_STYLES))
@@ -1529,11 +1462,10 @@ def gen_dates(rng, ql, al, ctx):
         style = LOCAL_STYLE[ql] if rng.random() < 0.6 else rng.choice(list(DATE_STYLES))
         num = DATE_STYLES[style](d)
         q = Q(num=num, style=STYLE_NAMES[ql][style])
-        a = rng.choice(DATE_A["to_long"][al]).format(num=num, style=STYLE_NAMES[al][style], d=long_date(d, al),
-                                                     wd=WEEKDAYS[al][d.weekday()])
+        a = rng.choice(DATE_A["to_long"][al]).format(num=num, style=STYLE_NAMES[al][style], d=long_date(d, al))
         data = {"date": d.isoformat(), "style": style}
     elif intent == "month_days":
-        y, mo = rng.randint(1950, 2050), rng.choice([2, 2, 2] + list(range(1, 13)))
+        y, mo = rng.randint(*YEARS), rng.choice([2, 2, 2] + list(range(1, 13)))
         n = calendar.monthrange(y, mo)[1]
         def slots(l):
             m = MONTHS[l][mo - 1]
@@ -1542,7 +1474,7 @@ def gen_dates(rng, ql, al, ctx):
         a = rng.choice(DATE_A["month_days"][al]).format(**slots(al))
         data = {"year": y, "month": mo, "n": n}
     elif intent == "leap":
-        y = rng.choice([rng.randint(1900, 2100), 4 * rng.randint(475, 525), rng.choice([1900, 2000, 2100, 2024, 2025, 2026, 2028])])
+        y = rng.choice([rng.randint(*YEARS), 4 * rng.randint(YEARS[0] // 4, YEARS[1] // 4)])
         q = Q(y=y)
         a = rng.choice(DATE_A["leap_yes" if calendar.isleap(y) else "leap_no"][al]).format(y=y)
         data = {"year": y, "leap": calendar.isleap(y)}
@@ -1555,12 +1487,12 @@ def gen_dates(rng, ql, al, ctx):
 
 
 CATEGORIES = {  # name: (generator, weight)
-    "smalltalk": (gen_smalltalk, 0.10),
-    "stargate": (gen_stargate, 0.20),
-    "country": (gen_country, 0.28),
-    "arith": (gen_arith_qa, 0.14),
+    "smalltalk": (gen_smalltalk, 0.08),
+    "stargate": (gen_stargate, 0.15),
+    "country": (gen_country, 0.33),
+    "arith": (gen_arith_qa, 0.15),
     "units": (gen_units_qa, 0.13),
-    "dates": (gen_dates, 0.15),
+    "dates": (gen_dates, 0.16),
 }
 
 
@@ -1643,7 +1575,7 @@ def load_system_prompts(d):
     return out
 
 
-def gen_conversation(rng, user_lang, deployments=None, deploy_rule="user", deploy_share=DEPLOY_SHARE):
+def gen_conversation(rng, user_lang, deployments=None, deploy_rule="user", deploy_share=DEPLOY_SHARE, val=False):
     """One conversation: (messages, meta). With deployments, DEPLOY_SHARE of the conversations
     start with one of their system messages (deploy_share of them). deploy_rule "user": the assistant answers in the
     user's language (what the example deployments' prompts say: "Répondez dans la langue de
@@ -1669,7 +1601,7 @@ def gen_conversation(rng, user_lang, deployments=None, deploy_rule="user", deplo
         msgs.append({"role": "system", "content": rng.choice(SYSTEM_NEUTRAL[plang])})
         meta["system"] = {"lang": plang, "force": None}
     n_turns = 1 if rng.random() < 0.78 else rng.choice([2, 2, 3, 4])
-    ctx = {}
+    ctx = {"val": val}
     ql = user_lang
     for t in range(n_turns):
         if t > 0 and rng.random() < 0.12:
@@ -1728,7 +1660,7 @@ def pretrain_paragraph(rng, lang):
             parts.append(rng.choice((HELP_FIXED[i] if i in HELP_FIXED else HELP[i])["a"][lang]))
         text = " ".join(parts)
     elif kind == "table":
-        k = rng.randint(2, 12)
+        k = rng.randint(2, 10)
         text = TABLE_TITLE[lang].format(k=k) + "\n" + "\n".join(
             "{} × {} = {}".format(k, i, fmt_int(k * i, lang)) for i in range(1, 11))
     else:
@@ -1736,7 +1668,7 @@ def pretrain_paragraph(rng, lang):
         for _ in range(rng.randint(2, 5)):
             while True:
                 _, a, intent, _ = gen_dates(rng, lang, lang, {})
-                if not a.startswith(("C'est", "Cela", "It is", "That", "Das ist", "Das sind", "Das ergibt", "La date est",
+                if not a.startswith(("C'est", "Cela", "Ce sera", "Dans", "It is", "It will", "In ", "Dann", "That", "Das ist", "Das sind", "Das ergibt", "La date est",
                                      "The date is", "Das Datum ist", "Oui", "Non", "Yes", "No", "Ja", "Nein")):
                     break
             sents.append(a)
@@ -1778,7 +1710,7 @@ def main(argv=None):
     if args.examples < 0 or args.pretrain_mb < 0 or not 0 <= args.val_fraction < 1:
         ap.error("--examples and --pretrain-mb must be >= 0, --val-fraction in [0, 1)")
     os.makedirs(args.out, exist_ok=True)
-    stats = {"seed": args.seed, "sft": {"train": 0, "val": 0, "turns": {}, "user_lang": {}, "answer_lang": {},
+    stats = {"seed": args.seed, "sft": {"train": 0, "val": 0, "val_dropped": 0, "turns": {}, "user_lang": {}, "answer_lang": {},
                                         "category": {}, "intent": {}, "category_lang": {}, "system": {}},
              "pretrain": {"paragraphs": {}, "kind": {}}, "bytes": {}}
     S = stats["sft"]
@@ -1787,16 +1719,22 @@ def main(argv=None):
         return os.path.join(args.out, name)
 
     rng = random.Random(args.seed)
+    deployments = load_system_prompts(args.system_prompts) if args.system_prompts else None
+    convs = []
+    for i in range(args.examples):
+        val = rng.random() < args.val_fraction
+        msgs, meta = gen_conversation(rng, LANGS[i % 3], deployments, args.deployment_language,
+                                      args.system_prompts_share, val)
+        convs.append(("val" if val else "train", msgs, meta))
+    first_q = lambda msgs: next(m["content"] for m in msgs if m["role"] == "user")
+    train_q = {first_q(m) for sp, m, _ in convs if sp == "train"}
     files = {"train": open(path("sft.jsonl.tmp"), "w", encoding="utf-8", newline="\n"),
              "val": open(path("sft.val.jsonl.tmp"), "w", encoding="utf-8", newline="\n")}
     metaf = open(path("sft.meta.jsonl.tmp"), "w", encoding="utf-8", newline="\n") if args.meta else None
-    deployments = load_system_prompts(args.system_prompts) if args.system_prompts else None
-    for i in range(args.examples):
-        user_lang = LANGS[i % 3]
-        msgs, meta = gen_conversation(rng, user_lang, deployments, args.deployment_language,
-                                      args.system_prompts_share)
-        first_user = next(m["content"] for m in msgs if m["role"] == "user")
-        split = "val" if in_val(first_user, args.val_fraction) else "train"
+    for split, msgs, meta in convs:
+        if split == "val" and first_q(msgs) in train_q:
+            S["val_dropped"] += 1     # e.g. "Bonjour !": a short list of phrasings, none held out
+            continue
         files[split].write(json.dumps({"messages": msgs}, ensure_ascii=False) + "\n")
         if metaf:
             meta["split"] = split
