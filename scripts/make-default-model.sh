@@ -13,9 +13,9 @@
 # (--pre-steps/--sft-steps: a quick trial, warmup 1 and no validation).
 # Steps (all deterministic for a given thread count):
 #   1. tools/make_instruct_corpus.py --seed 1 --meta --system-prompts DEPLOYMENTS
-#      --system-prompts-share 0.12 (fr/en/de synthetic corpus; 12 % of the conversations start
+#      --system-prompts-share 0.05 (fr/en/de synthetic corpus; 5 % of the conversations start
 #      with a deployment's exact system message, answered in the user's language as those
-#      prompts ask)
+#      prompts ask; the held-out conversations ask the same facts in unseen phrasings)
 #   2. stargate tokenizer train: byte-level BPE, 4096 tokens, on pretrain.txt plus the deployments'
 #      system messages (repeated, so their words, Arabic included, get merges and the messages
 #      stay short in tokens); ChatML specials; the ChatML template is added to the vocabulary
