@@ -97,32 +97,30 @@ SELF_TEST = [
 ]
 
 
-DE_DAYS = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
-FACT_TEST = [  # (answer, fact, contains it)
-    ("Dann ist Donnerstag.", lambda: LastOf("Donnerstag", DE_DAYS), True),
-    ("3 Tage nach Montag ist Donnerstag.", lambda: LastOf("Donnerstag", DE_DAYS), True),
-    ("3 Tage nach Donnerstag ist Montag.", lambda: LastOf("Donnerstag", DE_DAYS), False),
-    ("Montag.", lambda: LastOf("Donnerstag", DE_DAYS), False),
-    ("7 × 1 = 7.", lambda: LastNumber("7"), True),
-    ("7 × 1 = 1.", lambda: LastNumber("7"), False),
-    ("Das sind etwa 3,11 Meilen.", lambda: LastNumber("3,11"), True),
-    ("Das sind etwa 13,11 Meilen.", lambda: LastNumber("3,11"), False),
-    ("La capitale de l'Allemagne est Berlin.", lambda: "Berlin", True),
-    ("La capitale est Berlingo.", lambda: "Berlin", False),
-    ("Non, 2025 n'est pas bissextile.", lambda: "non", True),
-    ("Oui, et non.", lambda: "non", False),
-]
-
-
 def self_test():
+    days = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+    fact_test = [  # (answer, fact, contains it)
+        ("Dann ist Donnerstag.", LastOf("Donnerstag", days), True),
+        ("3 Tage nach Montag ist Donnerstag.", LastOf("Donnerstag", days), True),
+        ("3 Tage nach Donnerstag ist Montag.", LastOf("Donnerstag", days), False),
+        ("Montag.", LastOf("Donnerstag", days), False),
+        ("7 × 1 = 7.", LastNumber("7"), True),
+        ("7 × 1 = 1.", LastNumber("7"), False),
+        ("Das sind etwa 3,11 Meilen.", LastNumber("3,11"), True),
+        ("Das sind etwa 13,11 Meilen.", LastNumber("3,11"), False),
+        ("La capitale de l'Allemagne est Berlin.", "Berlin", True),
+        ("La capitale est Berlingo.", "Berlin", False),
+        ("Non, 2025 n'est pas bissextile.", "non", True),
+        ("Oui, et non.", "non", False),
+    ]
     bad = [(want, s, detect_lang(s)) for want, s in SELF_TEST if detect_lang(s) != want]
     for want, s, got in bad:
         print("FAIL: {!r}: {} instead of {}".format(s, got, want))
-    fbad = [(a, f(), want) for a, f, want in FACT_TEST if contains_fact(a, f()) != want]
+    fbad = [(a, f, want) for a, f, want in fact_test if contains_fact(a, f) != want]
     for a, f, want in fbad:
         print("FAIL: fact {!r} in {!r} should be {}".format(str(f), a, want))
     if not bad and not fbad:
-        print("language identifier ok: {} sentences; fact checks ok: {} cases".format(len(SELF_TEST), len(FACT_TEST)))
+        print("language identifier ok: {} sentences; fact checks ok: {} cases".format(len(SELF_TEST), len(fact_test)))
     return 1 if bad or fbad else 0
 
 

@@ -35,8 +35,8 @@ def load(name):
 
 
 # (question, language of the answer, facts the answer contains): the two questions and
-# a few more, in phrasings of the held-out lists. Facts are ground truth; a LastNumber must be
-# the answer's last number.
+# two everyday ones, worded as a user would (not necessarily a held-out phrasing; the generated
+# questions below are). Facts are ground truth; a LastNumber must be the answer's last number.
 def questions(ev):
     return [
         ("Quelle est la capitale de l'Allemagne ?", "fr", ["Berlin"]),
